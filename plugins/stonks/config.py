@@ -1,0 +1,155 @@
+"""Settings: one object read from ``STONKS_*`` environment variables.
+
+With nothing set the system runs **embedded** on one machine: a SQLite file, a real
+redis-server the CLI starts on a unix socket, and a lake folder, all under ``STONKS_HOME``
+(``.stonks`` in the working directory). ``STONKS_MODE=production`` demands real services:
+a PostgreSQL URL, a Redis URL and an object store with credentials; anything missing or
+malformed stops start-up with one message naming the variable.
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stonks.errors import ConfigurationError
+
+ENV_PREFIX = "STONKS_"
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
+
+def _check_url(value: str | None, variable: str, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in schemes:
+        shown = value.split("@")[-1]  # never echo credentials
+        allowed = " or ".join(schemes)
+        raise ValueError(f"{variable} must be a URL with scheme {allowed}, got {shown!r}")
+    if scheme in {"postgresql", "redis", "rediss", "http", "https"} and not parts.hostname:
+        raise ValueError(f"{variable} has no host: {value.split('@')[-1]!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the system; field ``x`` is read from ``STONKS_X``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    mode: Mode = Mode.EMBEDDED
+    home: Path = Field(default=Path(".stonks"), description="Embedded state directory.")
+    log_level: str = "INFO"
+
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    lake_path: Path | None = None
+    object_store_endpoint_url: str | None = None
+    object_store_bucket: str | None = None
+    object_store_access_key_id: SecretStr | None = None
+    object_store_secret_access_key: SecretStr | None = None
+    object_store_region: str = "us-east-1"
+
+    # Queue library: at-least-once delivery with bounded retries.
+    queue_visibility_timeout_s: float = Field(default=30.0, gt=0)
+    queue_max_deliveries: int = Field(default=5, ge=1)
+    queue_retry_base_s: float = Field(default=0.5, gt=0)
+    queue_retry_max_s: float = Field(default=60.0, gt=0)
+    queue_batch_size: int = Field(default=100, ge=1, le=10_000)
+    queue_block_ms: int = Field(default=1000, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_sql(cls, value: str | None) -> str | None:
+        return _check_url(value, "STONKS_DATABASE_URL", ("postgresql", "sqlite"))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_redis(cls, value: str | None) -> str | None:
+        return _check_url(value, "STONKS_REDIS_URL", ("redis", "rediss", "unix"))
+
+    @field_validator("object_store_endpoint_url")
+    @classmethod
+    def _endpoint_is_http(cls, value: str | None) -> str | None:
+        return _check_url(value, "STONKS_OBJECT_STORE_ENDPOINT_URL", ("http", "https"))
+
+    @model_validator(mode="after")
+    def _production_needs_real_services(self) -> Settings:
+        if self.mode is not Mode.PRODUCTION:
+            return self
+        required = {
+            "STONKS_DATABASE_URL": self.database_url,
+            "STONKS_REDIS_URL": self.redis_url,
+            "STONKS_OBJECT_STORE_BUCKET": self.object_store_bucket,
+            "STONKS_OBJECT_STORE_ACCESS_KEY_ID": self.object_store_access_key_id,
+            "STONKS_OBJECT_STORE_SECRET_ACCESS_KEY": self.object_store_secret_access_key,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise ValueError(f"production mode requires {', '.join(missing)}")
+        if self.database_url and not self.database_url.startswith("postgresql"):
+            raise ValueError("STONKS_DATABASE_URL must be a postgresql:// URL in production mode")
+        return self
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.mode is Mode.EMBEDDED
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'stonks.db'}"
+
+    @property
+    def embedded_redis_dir(self) -> Path:
+        return self.home_dir / "redis"
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.embedded_redis_dir / 'redis.sock'}?db=0"
+
+    @property
+    def effective_lake_path(self) -> Path:
+        return (self.lake_path or self.home_dir / "lake").resolve()
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        variable = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(message if ENV_PREFIX in message else f"{variable}: {message}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; a problem raises ConfigurationError naming it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,359 @@
+"""The consumer loop: at-least-once delivery on Redis Streams with consumer groups.
+
+Each iteration reads a batch (``XREADGROUP … BLOCK``), decodes it, hands the valid messages
+to the handler and acknowledges them only after the handler returned, which is after its
+database commit. Nothing is acknowledged on failure, so a worker that dies mid-batch loses
+nothing: its entries stay pending and a live consumer reclaims them once they have been idle
+longer than the visibility timeout. A failing message is retried with exponential backoff
+(the entry id waits in ``stonks:retry:<queue>``) until the delivery count reaches the budget,
+then it goes to ``stonks:dlq:<queue>`` with the error. Entries that cannot be decoded go to
+the dead-letter queue at once. Handlers must be idempotent: redelivery is normal.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any, Generic, TypeVar
+
+import redis
+
+from stonks import redis_keys
+from stonks.config import Settings
+from stonks.errors import MessageRejected
+from stonks.queues.messages import Fields, QueueMessage
+from stonks.queues.toggle import PipelineToggle
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=QueueMessage)
+
+DEFAULT_GROUP = "workers"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery(Generic[M]):
+    """One message as delivered: its stream entry id and how often it has been delivered."""
+
+    entry_id: str
+    message: M
+    delivery_count: int
+
+
+Handler = Callable[[Sequence[Delivery[M]]], None]
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    group: str = DEFAULT_GROUP
+    batch_size: int = 100
+    block_ms: int = 1000
+    visibility_timeout_s: float = 30.0
+    max_deliveries: int = 5
+    retry_base_s: float = 0.5
+    retry_max_s: float = 60.0
+    reclaim_interval_s: float = 5.0
+    pause_poll_s: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> ConsumerConfig:
+        values: dict[str, object] = {
+            "batch_size": settings.queue_batch_size,
+            "block_ms": settings.queue_block_ms,
+            "visibility_timeout_s": settings.queue_visibility_timeout_s,
+            "max_deliveries": settings.queue_max_deliveries,
+            "retry_base_s": settings.queue_retry_base_s,
+            "retry_max_s": settings.queue_retry_max_s,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def backoff_s(self, delivery_count: int) -> float:
+        """Exponential backoff with full jitter on the upper half, capped."""
+        ceiling = min(self.retry_max_s, self.retry_base_s * 2 ** max(0, delivery_count - 1))
+        return float(ceiling / 2 + random.random() * ceiling / 2)
+
+
+@dataclass
+class ConsumerStats:
+    handled: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    reclaimed: int = 0
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+RawEntry = tuple[str, Fields | None, int]  # entry id, fields (None if trimmed), delivery count
+
+
+class Consumer(Generic[M]):
+    """Consumes one queue as one member of its consumer group."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        queue: str,
+        message_type: type[M],
+        handler: Handler[M],
+        *,
+        consumer_name: str,
+        config: ConsumerConfig | None = None,
+    ) -> None:
+        self._client = client
+        self.queue = queue
+        self.stream = redis_keys.queue(queue)
+        self.dlq_stream = redis_keys.dlq(queue)
+        self.retry_key = redis_keys.retry(queue)
+        self.message_type = message_type
+        self.handler = handler
+        self.name = consumer_name
+        self.config = config or ConsumerConfig()
+        self.stats = ConsumerStats()
+        self._toggle = PipelineToggle(client)
+        self._stop = threading.Event()
+        self._next_reclaim = 0.0
+        self._paused = False
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def ensure_group(self) -> None:
+        """Create the stream and the consumer group if they do not exist yet."""
+        try:
+            self._client.xgroup_create(self.stream, self.config.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand, acknowledge it and return."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the loop gracefully (main thread only)."""
+
+        def _graceful(signum: int, _frame: FrameType | None) -> None:
+            logger.info("stopping after the batch in hand", extra={"signal": signum})
+            self.stop()
+
+        signal.signal(signal.SIGTERM, _graceful)
+        signal.signal(signal.SIGINT, _graceful)
+
+    def run(self, *, max_idle_polls: int | None = None) -> ConsumerStats:
+        """Consume until stopped (or, for tools and tests, after ``max_idle_polls`` empty reads)."""
+        self.ensure_group()
+        idle_polls = 0
+        logger.info("consumer started", extra={"queue": self.queue, "consumer": self.name})
+        while not self._stop.is_set():
+            worked = self.run_once()
+            idle_polls = 0 if worked else idle_polls + 1
+            if max_idle_polls is not None and idle_polls >= max_idle_polls:
+                break
+        logger.info(
+            "consumer stopped",
+            extra={"queue": self.queue, "consumer": self.name, "handled": self.stats.handled},
+        )
+        return self.stats
+
+    def run_once(self) -> int:
+        """One iteration: honour the toggle, reclaim, retry what is due, read new entries."""
+        if not self._toggle.is_enabled():
+            if not self._paused:
+                logger.info("pipeline disabled: consumer paused", extra={"queue": self.queue})
+                self._paused = True
+            self._stop.wait(self.config.pause_poll_s)
+            return 0
+        if self._paused:
+            logger.info("pipeline enabled: consumer resumed", extra={"queue": self.queue})
+            self._paused = False
+        worked = 0
+        now = time.monotonic()
+        if now >= self._next_reclaim:
+            self._next_reclaim = now + self.config.reclaim_interval_s
+            worked += self._process(self._reclaim_idle())
+        worked += self._process(self._claim_due_retries())
+        worked += self._process(self._read_new())
+        return worked
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def _read_new(self) -> list[RawEntry]:
+        # redis-py types replies as RESP2|RESP3 unions; the shapes here are RESP2's.
+        response: Any = self._client.xreadgroup(
+            self.config.group,
+            self.name,
+            {self.stream: ">"},
+            count=self.config.batch_size,
+            block=self.config.block_ms,
+        )
+        if not response:
+            return []
+        entries = response[0][1]
+        return [(_text(entry_id), fields, 1) for entry_id, fields in entries]
+
+    def _reclaim_idle(self) -> list[RawEntry]:
+        """Take over entries another (dead or stuck) consumer left idle past the timeout."""
+        idle_ms = int(self.config.visibility_timeout_s * 1000)
+        pending: Any = self._client.xpending_range(
+            self.stream, self.config.group, min="-", max="+",
+            count=self.config.batch_size, idle=idle_ms,
+        )
+        if not pending:
+            return []
+        ids = [_text(item["message_id"]) for item in pending]
+        # Entries waiting for a scheduled retry are not abandoned; leave them to the retry path.
+        scores: Any = self._client.zmscore(self.retry_key, ids)
+        counts = {
+            _text(item["message_id"]): int(item["times_delivered"])
+            for item, score in zip(pending, scores, strict=True)
+            if score is None
+        }
+        if not counts:
+            return []
+        claimed = self._claim(list(counts), idle_ms, counts)
+        self.stats.reclaimed += len(claimed)
+        if claimed:
+            logger.warning(
+                "reclaimed idle entries", extra={"queue": self.queue, "count": len(claimed)}
+            )
+        return claimed
+
+    def _claim_due_retries(self) -> list[RawEntry]:
+        due: Any = self._client.zrangebyscore(
+            self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size
+        )
+        if not due:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for entry_id in due:
+            pipe.zrem(self.retry_key, entry_id)
+        # ZREM is the claim token between consumers: only the one that removed it retries it.
+        removed = pipe.execute()
+        mine = [_text(entry_id) for entry_id, gone in zip(due, removed, strict=True) if gone]
+        if not mine:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for entry_id in mine:
+            pipe.xpending_range(self.stream, self.config.group, min=entry_id, max=entry_id, count=1)
+        counts = {
+            entry_id: int(found[0]["times_delivered"])
+            for entry_id, found in zip(mine, pipe.execute(), strict=True)
+            if found
+        }
+        return self._claim(list(counts), 0, counts) if counts else []
+
+    def _claim(self, ids: list[str], min_idle_ms: int, counts: dict[str, int]) -> list[RawEntry]:
+        claimed: Any = self._client.xclaim(
+            self.stream, self.config.group, self.name, min_idle_ms, list[Any](ids)
+        )
+        entries: list[RawEntry] = []
+        for entry_id, fields in claimed:
+            if entry_id is None:
+                continue
+            key = _text(entry_id)
+            entries.append((key, fields or None, counts.get(key, 0) + 1))
+        return entries
+
+    # ---- handling --------------------------------------------------------------------------
+
+    def _process(self, entries: list[RawEntry]) -> int:
+        if not entries:
+            return 0
+        deliveries: list[Delivery[M]] = []
+        fields_by_id: dict[str, Fields] = {}
+        for entry_id, fields, count in entries:
+            if fields is None:  # trimmed or deleted while pending: nothing left to do
+                self._ack([entry_id])
+                continue
+            if count > self.config.max_deliveries:
+                self._dead_letter(
+                    entry_id, fields, count,
+                    f"delivered {count - 1} times without being acknowledged "
+                    "(worker crashed or exceeded the visibility timeout)",
+                )
+                continue
+            try:
+                message = self.message_type.from_fields(fields)
+            except MessageRejected as exc:
+                self._dead_letter(entry_id, fields, count, f"rejected: {exc}")
+                continue
+            deliveries.append(Delivery(entry_id, message, count))
+            fields_by_id[entry_id] = fields
+        if deliveries:
+            self._handle(deliveries, fields_by_id)
+        return len(entries)
+
+    def _handle(self, deliveries: list[Delivery[M]], fields: dict[str, Fields]) -> None:
+        try:
+            self.handler(deliveries)
+        except Exception as exc:
+            if len(deliveries) > 1:
+                # Isolate the failing message(s): the others must not share their fate.
+                for delivery in deliveries:
+                    self._handle([delivery], fields)
+                return
+            self._fail(deliveries[0], fields[deliveries[0].entry_id], exc)
+            return
+        self._ack([d.entry_id for d in deliveries])
+        self.stats.handled += len(deliveries)
+
+    def _fail(self, delivery: Delivery[M], fields: Fields, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if delivery.delivery_count >= self.config.max_deliveries:
+            self._dead_letter(
+                delivery.entry_id, fields, delivery.delivery_count,
+                f"failed {delivery.delivery_count} times; last error {reason}",
+            )
+            return
+        delay = self.config.backoff_s(delivery.delivery_count)
+        self._client.zadd(self.retry_key, {delivery.entry_id: time.time() + delay})
+        self.stats.retried += 1
+        logger.warning(
+            "handler failed; will retry",
+            extra={
+                "queue": self.queue, "entry_id": delivery.entry_id,
+                "delivery_count": delivery.delivery_count, "retry_in_s": round(delay, 3),
+                "error": reason,
+            },
+        )
+
+    def _ack(self, ids: list[str]) -> None:
+        # One group per queue, so an acknowledged entry is finished: delete it to keep the
+        # stream's length equal to the backlog.
+        pipe = self._client.pipeline(transaction=False)
+        pipe.xack(self.stream, self.config.group, *ids)
+        pipe.xdel(self.stream, *ids)
+        pipe.execute()
+
+    def _dead_letter(self, entry_id: str, fields: Fields, count: int, reason: str) -> None:
+        record: dict[bytes | str, bytes | str] = {
+            "queue": self.queue,
+            "entry_id": entry_id,
+            "error": reason[:4000],
+            "deliveries": str(count),
+            "failed_at": datetime.now(UTC).isoformat(),
+            "consumer": self.name,
+        }
+        for key, value in fields.items():
+            record[b"orig:" + key] = value
+        pipe = self._client.pipeline(transaction=True)
+        pipe.xadd(self.dlq_stream, record)  # type: ignore[arg-type]
+        pipe.xack(self.stream, self.config.group, entry_id)
+        pipe.xdel(self.stream, entry_id)
+        pipe.zrem(self.retry_key, entry_id)
+        pipe.execute()
+        self.stats.dead_lettered += 1
+        logger.error(
+            "entry dead-lettered",
+            extra={"queue": self.queue, "entry_id": entry_id, "reason": reason[:500]},
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
