@@ -26,9 +26,13 @@ return 0
 class DistributedLock:
     """A named lock with an expiry; use as a context manager or call acquire/release."""
 
-    def __init__(self, client: redis.Redis, name: str, *, ttl_s: float = 30.0) -> None:
+    def __init__(
+        self, client: redis.Redis, name: str, *, ttl_s: float = 30.0, wait_s: float = 10.0
+    ) -> None:
+        """``ttl_s``: expiry of a held lock; ``wait_s``: how long ``with`` waits to acquire."""
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
+        self.wait_s = wait_s
         self._client = client
         self.name = name
         self.key = redis_keys.lock(name)
@@ -72,8 +76,10 @@ class DistributedLock:
             raise LockLost(f"lock {self.name!r} expired before it was extended")
 
     def __enter__(self) -> DistributedLock:
-        if not self.acquire():
-            raise LockNotAcquired(f"lock {self.name!r} is held by another owner")
+        if not self.acquire(timeout_s=self.wait_s):
+            raise LockNotAcquired(
+                f"lock {self.name!r} is held by another owner (waited {self.wait_s:g}s)"
+            )
         return self
 
     def __exit__(

@@ -41,12 +41,12 @@ def connect(
                 raise ServiceError(
                     "the embedded Redis is not running: start it with `stonks services up`"
                 ) from exc
-            raise ServiceError(f"cannot reach Redis at {_redact(target)}: {exc}") from exc
+            raise ServiceError(f"cannot reach Redis at {redact_url(target)}: {exc}") from exc
     return client
 
 
-def _redact(url: str) -> str:
-    """The URL without credentials, for messages and logs."""
+def redact_url(url: str) -> str:
+    """Any service URL without its credentials, for messages and logs."""
     if "@" not in url:
         return url
     scheme, _, rest = url.partition("://")

@@ -116,7 +116,6 @@ class Consumer(Generic[M]):
         self.name = consumer_name
         self.config = config or ConsumerConfig()
         self.stats = ConsumerStats()
-        self._toggle = PipelineToggle(client)
         self._stop = threading.Event()
         self._next_reclaim = 0.0
         self._paused = False
@@ -163,7 +162,12 @@ class Consumer(Generic[M]):
 
     def run_once(self) -> int:
         """One iteration: honour the toggle, reclaim, retry what is due, read new entries."""
-        if not self._toggle.is_enabled():
+        # The toggle and the due retries in one round trip: this runs before every read.
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(redis_keys.PIPELINE_ENABLED)
+        pipe.zrangebyscore(self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size)
+        toggle_value, due = pipe.execute()
+        if not PipelineToggle.is_enabled_value(toggle_value):
             if not self._paused:
                 logger.info("pipeline disabled: consumer paused", extra={"queue": self.queue})
                 self._paused = True
@@ -177,7 +181,8 @@ class Consumer(Generic[M]):
         if now >= self._next_reclaim:
             self._next_reclaim = now + self.config.reclaim_interval_s
             worked += self._process(self._reclaim_idle())
-        worked += self._process(self._claim_due_retries())
+        if due:
+            worked += self._process(self._claim_due_retries(due))
         worked += self._process(self._read_new())
         return worked
 
@@ -224,12 +229,7 @@ class Consumer(Generic[M]):
             )
         return claimed
 
-    def _claim_due_retries(self) -> list[RawEntry]:
-        due: Any = self._client.zrangebyscore(
-            self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size
-        )
-        if not due:
-            return []
+    def _claim_due_retries(self, due: list[Any]) -> list[RawEntry]:
         pipe = self._client.pipeline(transaction=False)
         for entry_id in due:
             pipe.zrem(self.retry_key, entry_id)

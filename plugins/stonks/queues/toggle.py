@@ -14,7 +14,12 @@ class PipelineToggle:
         self._client = client
 
     def is_enabled(self) -> bool:
-        return self._client.get(PIPELINE_ENABLED) != b"0"
+        return self.is_enabled_value(self._client.get(PIPELINE_ENABLED))
+
+    @staticmethod
+    def is_enabled_value(raw: object) -> bool:
+        """Interpret the key's raw value (for callers that fetched it in a pipeline)."""
+        return raw not in (b"0", "0")
 
     def enable(self) -> None:
         self._client.set(PIPELINE_ENABLED, "1")

@@ -52,8 +52,7 @@ class EffectHandler:
 
     def __call__(self, deliveries: Sequence[Delivery[EffectMessage]]) -> None:
         rows = [
-            {"m": d.message.message_id, "s": d.message.seq, "c": self.consumer}
-            for d in deliveries
+            {"m": d.message.message_id, "s": d.message.seq, "c": self.consumer} for d in deliveries
         ]
         time.sleep(max(d.message.sleep_before_commit_s for d in deliveries))
         with self.engine.begin() as conn:

@@ -43,8 +43,18 @@ def start_worker(redis_url: str, pg_url: str) -> Iterator[Callable[..., subproce
 
     def start(name: str, *extra: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.stonks.queues.worker_process",
-             "--redis-url", redis_url, "--database-url", pg_url, "--name", name, *extra],
+            [
+                sys.executable,
+                "-m",
+                "tests.stonks.queues.worker_process",
+                "--redis-url",
+                redis_url,
+                "--database-url",
+                pg_url,
+                "--name",
+                name,
+                *extra,
+            ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -72,7 +82,9 @@ def pending(client: redis.Redis) -> int:
 
 
 def test_consumer_killed_after_commit_loses_nothing_and_effect_lands_once(
-    engine: sa.Engine, redis_client: redis.Redis, start_worker: Callable[..., subprocess.Popen[bytes]],
+    engine: sa.Engine,
+    redis_client: redis.Redis,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
     Producer(redis_client, QUEUE).publish_many(
@@ -87,22 +99,31 @@ def test_consumer_killed_after_commit_loses_nothing_and_effect_lands_once(
 
     start_worker("rescuer", "--visibility-timeout", "1", "--reclaim-interval", "0.2")
     wait_for(
-        lambda: scalar(engine, "select count(*) from queue_test_effects") == 50
-        and pending(redis_client) == 0
-        and redis_client.xlen(redis_keys.queue(QUEUE)) == 0,
-        60, "all 50 effects and an empty queue",
+        lambda: (
+            scalar(engine, "select count(*) from queue_test_effects") == 50
+            and pending(redis_client) == 0
+            and redis_client.xlen(redis_keys.queue(QUEUE)) == 0
+        ),
+        60,
+        "all 50 effects and an empty queue",
     )
     assert scalar(engine, "select count(distinct seq) from queue_test_effects") == 50
     # The crashed batch ran twice (once per worker) but its effect landed once.
-    assert scalar(
-        engine, "select count(*) from queue_test_runs where consumer = 'rescuer' and "
-        "message_id in (select message_id from queue_test_effects where consumer = 'doomed')"
-    ) == stranded
+    assert (
+        scalar(
+            engine,
+            "select count(*) from queue_test_runs where consumer = 'rescuer' and "
+            "message_id in (select message_id from queue_test_effects where consumer = 'doomed')",
+        )
+        == stranded
+    )
     assert redis_client.xlen(redis_keys.dlq(QUEUE)) == 0
 
 
 def test_sigterm_finishes_the_message_in_hand_acks_it_and_exits_cleanly(
-    engine: sa.Engine, redis_client: redis.Redis, start_worker: Callable[..., subprocess.Popen[bytes]],
+    engine: sa.Engine,
+    redis_client: redis.Redis,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     Producer(redis_client, QUEUE).publish(EffectMessage(seq=1, sleep_before_commit_s=1.5))
     worker = start_worker("graceful")
@@ -116,15 +137,20 @@ def test_sigterm_finishes_the_message_in_hand_acks_it_and_exits_cleanly(
 
 @pytest.mark.slow
 def test_ten_thousand_messages_through_two_processes_land_exactly_once(
-    engine: sa.Engine, redis_client: redis.Redis, start_worker: Callable[..., subprocess.Popen[bytes]],
+    engine: sa.Engine,
+    redis_client: redis.Redis,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     total = 10_000
     Producer(redis_client, QUEUE).publish_many(EffectMessage(seq=i) for i in range(total))
     workers = [start_worker("w1"), start_worker("w2")]
     wait_for(
-        lambda: scalar(engine, "select count(*) from queue_test_effects") == total
-        and pending(redis_client) == 0,
-        180, f"{total} effects",
+        lambda: (
+            scalar(engine, "select count(*) from queue_test_effects") == total
+            and pending(redis_client) == 0
+        ),
+        180,
+        f"{total} effects",
     )
     for worker in workers:
         worker.send_signal(signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""A consumer process for the multi-process queue tests: ``python -m tests.stonks.queues.worker_process``."""
+"""A consumer process for the multi-process queue tests (run with python -m)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,12 @@ def main() -> None:
         retry_base_s=0.05,
     )
     consumer = Consumer(
-        client, QUEUE, EffectMessage, EffectHandler(engine, args.name, args.marker_dir),
-        consumer_name=args.name, config=config,
+        client,
+        QUEUE,
+        EffectMessage,
+        EffectHandler(engine, args.name, args.marker_dir),
+        consumer_name=args.name,
+        config=config,
     )
     consumer.install_signal_handlers()
     consumer.run()

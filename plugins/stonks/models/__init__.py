@@ -1,0 +1,177 @@
+"""The database schema as SQLModel tables; importing this package completes the metadata.
+
+``metadata`` (the same object as ``SQLModel.metadata``) is what Alembic compares against,
+so every table module is imported here. Callers import tables from this package, not from
+the modules.
+"""
+
+from sqlmodel import SQLModel
+
+from stonks.models.agents import AgentPerformanceLog, AgentVariant, AiAgent, CallOutcome
+from stonks.models.competitive import (
+    CompetitiveSignalRecord,
+    CompetitorRelationship,
+    RelationshipKind,
+)
+from stonks.models.documents import (
+    Document,
+    DocumentBase,
+    DocumentCompanyMention,
+    DocumentImpactRecord,
+    DocumentIntelligence,
+    DocumentKind,
+    DocumentRoute,
+    DocumentStatus,
+)
+from stonks.models.enums import Direction, Horizon, OrderSide, TradingMode
+from stonks.models.macro import GLOBAL_REGION, ExposureProfile, GlobalEvent, MacroImpactRecord
+from stonks.models.orders import (
+    OPEN_ORDER_STATUSES,
+    AccountEnvironment,
+    BrokerAccount,
+    BrokerKind,
+    DecisionOutcome,
+    DecisionTrigger,
+    Order,
+    OrderBase,
+    OrderEvent,
+    OrderPublic,
+    OrderStatus,
+    OrderType,
+    ReconciliationStatus,
+    TimeInForce,
+    TradingDecision,
+    TradingDecisionBase,
+)
+from stonks.models.portfolio import (
+    PortfolioSnapshot,
+    Position,
+    PositionBase,
+    PositionPublic,
+    PositionStatus,
+)
+from stonks.models.recommendations import (
+    EvidenceKind,
+    Recommendation,
+    RecommendationAction,
+    RecommendationBase,
+    RecommendationEvidence,
+    RecommendationPublic,
+    RecommendationStatus,
+)
+from stonks.models.reports import ReportKind, ReportStatus, TradingReport
+from stonks.models.risk import (
+    BreakerEventKind,
+    BreakerKind,
+    CircuitBreakerEvent,
+    EvaluationScope,
+    LedgerEntryKind,
+    ReservePoolLedgerEntry,
+    RiskConfig,
+    RiskEvaluation,
+    RiskTierHistory,
+    TierChange,
+)
+from stonks.models.signal_engine import MarketRegime, SignalEngineOutput, Verdict
+from stonks.models.sources import (
+    AliasKind,
+    Company,
+    CompanyAlias,
+    CompanyBase,
+    CompanyPublic,
+    IngestionRun,
+    IngestionStatus,
+    Source,
+    SourceKind,
+)
+from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
+from stonks.models.types import NAMING_CONVENTION, StrEnumType, UTCDateTime, utcnow
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "GLOBAL_REGION",
+    "NAMING_CONVENTION",
+    "OPEN_ORDER_STATUSES",
+    "AccountEnvironment",
+    "AgentPerformanceLog",
+    "AgentVariant",
+    "AiAgent",
+    "AliasKind",
+    "BreakerEventKind",
+    "BreakerKind",
+    "BrokerAccount",
+    "BrokerKind",
+    "CallOutcome",
+    "CircuitBreakerEvent",
+    "Company",
+    "CompanyAlias",
+    "CompanyBase",
+    "CompanyPublic",
+    "CompetitiveSignalRecord",
+    "CompetitorRelationship",
+    "DecisionOutcome",
+    "DecisionTrigger",
+    "Direction",
+    "Document",
+    "DocumentBase",
+    "DocumentCompanyMention",
+    "DocumentImpactRecord",
+    "DocumentIntelligence",
+    "DocumentKind",
+    "DocumentRoute",
+    "DocumentStatus",
+    "EvaluationScope",
+    "EvidenceKind",
+    "ExposureProfile",
+    "GlobalEvent",
+    "Horizon",
+    "IngestionRun",
+    "IngestionStatus",
+    "LedgerEntryKind",
+    "MacroImpactRecord",
+    "MarketRegime",
+    "Order",
+    "OrderBase",
+    "OrderEvent",
+    "OrderPublic",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "PortfolioSnapshot",
+    "Position",
+    "PositionBase",
+    "PositionPublic",
+    "PositionStatus",
+    "Recommendation",
+    "RecommendationAction",
+    "RecommendationBase",
+    "RecommendationEvidence",
+    "RecommendationPublic",
+    "RecommendationStatus",
+    "ReconciliationStatus",
+    "RelationshipKind",
+    "ReportKind",
+    "ReportStatus",
+    "ReservePoolLedgerEntry",
+    "RiskConfig",
+    "RiskEvaluation",
+    "RiskTierHistory",
+    "SignalEngineOutput",
+    "Source",
+    "SourceKind",
+    "StrEnumType",
+    "TierChange",
+    "TimeInForce",
+    "TradingDecision",
+    "TradingDecisionBase",
+    "TradingMode",
+    "TradingReport",
+    "TrendHistory",
+    "TrendProjection",
+    "TrendWindow",
+    "UTCDateTime",
+    "Verdict",
+    "metadata",
+    "utcnow",
+]
