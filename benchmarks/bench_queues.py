@@ -58,10 +58,30 @@ def hop_consumer(url: str, count: int, ready: mp.synchronize.Event, out: mp.Queu
     out.put(latencies)
 
 
-def measure_hop(url: str, count: int, spacing_s: float) -> tuple[float, float]:
+def bare_hop_consumer(url: str, count: int, ready: mp.synchronize.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """The peer: raw redis-py XREADGROUP BLOCK + XACK, no decoding, no library."""
+    client = redis.Redis.from_url(url, socket_timeout=30)
+    stream = redis_keys.queue(HOP_QUEUE)
+    client.xgroup_create(stream, "bare", id="$", mkstream=True)
+    latencies: list[int] = []
+    ready.set()
+    while len(latencies) < count:
+        response = client.xreadgroup("bare", "bare", {stream: ">"}, count=100, block=1000)
+        now = time.monotonic_ns()
+        for _, entries in response or []:
+            for entry_id, fields in entries:
+                latencies.append(now - json.loads(fields[b"body"])["sent_ns"])
+                client.xack(stream, "bare", entry_id)
+    out.put(latencies)
+
+
+def measure_hop(
+    url: str, count: int, spacing_s: float, target: object = hop_consumer
+) -> tuple[float, float]:
+    redis.Redis.from_url(url).delete(redis_keys.queue(HOP_QUEUE))
     ready = mp.Event()
     out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    worker = mp.Process(target=hop_consumer, args=(url, count, ready, out))
+    worker = mp.Process(target=target, args=(url, count, ready, out))
     worker.start()
     ready.wait(30)
     client = redis.Redis.from_url(url)
@@ -152,9 +172,13 @@ def main() -> None:
     try:
         version = redis.Redis.from_url(url).info("server")["redis_version"]
         print(f"redis {version} at {url}")
+        bare_p50, bare_p99 = measure_hop(url, hop_count, 0.0005, target=bare_hop_consumer)
+        print(f"peer, bare redis-py hop, {hop_count} msgs: p50 {bare_p50:.0f} us, "
+              f"p99 {bare_p99:.0f} us")
         p50, p99 = measure_hop(url, hop_count, spacing_s=0.0005)
         print(f"one hop (XADD -> consumer has it), {hop_count} msgs: p50 {p50:.0f} us, "
-              f"p99 {p99:.0f} us (targets: p50 <= 300 us)")
+              f"p99 {p99:.0f} us (targets: p50 <= 300 us); "
+              f"ratio to bare p50 {p50 / bare_p50:.2f}")
         throughput = measure_throughput(url, drain_total)
         print(f"throughput, 2 consumer processes, {drain_total} msgs, ack included: "
               f"{throughput:,.0f} msg/s (target >= 50,000)")
@@ -164,6 +188,8 @@ def main() -> None:
     print(json.dumps({
         "one_hop_p50_us": round(p50, 1),
         "one_hop_p99_us": round(p99, 1),
+        "bare_redis_hop_p50_us": round(bare_p50, 1),
+        "hop_p50_ratio_vs_bare": round(p50 / bare_p50, 2),
         "throughput_msgs_per_s": round(throughput),
         "hop_messages": hop_count,
         "throughput_messages": drain_total,

@@ -63,7 +63,7 @@ class CompanyUpserter:
             }
             for m in latest.values()
         ]
-        table = sa.inspect(Company).local_table
+        table: sa.Table = Company.__table__  # type: ignore[attr-defined]
         dialect = self.engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(table).values(rows)

@@ -8,9 +8,14 @@ Cython kernels, and prints what happened at each step. Running it again changes 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -20,7 +25,7 @@ from stonks.config import get_settings
 from stonks.db import get_engine, safe_url
 from stonks.db.migrate import current, upgrade
 from stonks.embedded import RedisServer
-from stonks.models import Company
+from stonks.errors import StonksError
 from stonks.queues import Consumer, ConsumerConfig, DeadLetters, Producer, queue_stats
 from stonks.redis_client import connect
 from stonks.redis_keys import QueueName
@@ -28,7 +33,18 @@ from stonks.universe import DEFAULT_TRACKED, load_daily_bars, load_universe
 
 logger = logging.getLogger(__name__)
 
+
+class DemoStageFailed(StonksError):
+    """A later stage of the demo exited with an error (its output says why)."""
+
 STEPS = 6
+
+# Later stages live in packages this library must not import (Airflow, the real-time tier);
+# they run as their own processes, in pipeline order, when they exist.
+STAGES = (
+    ("stonks_airflow.demo", "batch tier: Airflow DAGs over the sample window"),
+    ("realtime.demo", "real-time tier: signal engine verdicts"),
+)
 
 
 def _step(number: int, text: str) -> None:
@@ -50,6 +66,9 @@ def run(*, keep_services: bool = False) -> int:
         _step(1, "services: using the configured Redis")
     try:
         _run_pipeline(settings.effective_database_url)
+        for module, title in STAGES:
+            if _stage_exists(module):
+                _run_stage(module, title)
     finally:
         if server is not None and started_here and not keep_services:
             server.stop()
@@ -90,13 +109,13 @@ def _run_pipeline(database_url: str) -> None:
     for letter in dead.oldest(limit=20)[dead_before:]:
         print(f"      dlq {letter.dlq_id}: {letter.error}")
     with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(Company)).scalar_one()
-        sectors = Counter(
-            row[0] for row in conn.execute(sa.select(Company.sector))  # type: ignore[call-overload]
+        total = conn.execute(sa.text("SELECT count(*) FROM companies")).scalar_one()
+        sectors = Counter(conn.execute(sa.text("SELECT sector FROM companies")).scalars())
+        tracked = list(
+            conn.execute(
+                sa.text("SELECT ticker FROM companies WHERE tracked ORDER BY ticker")
+            ).scalars()
         )
-        tracked = conn.execute(
-            sa.select(Company.ticker).where(Company.tracked).order_by(Company.ticker)  # type: ignore[arg-type]
-        ).scalars().all()
     print(f"      companies: {total} rows, {len(tracked)} tracked ({', '.join(tracked)})")
     print("      by sector: " + ", ".join(f"{s} {n}" for s, n in sectors.most_common(5)) + ", ...")
 
@@ -112,6 +131,21 @@ def _run_pipeline(database_url: str) -> None:
     client.close()
     print("done. Re-running the demo is idempotent: the company rows stay the same; "
           "inspect dead letters with `stonks dlq list ingestion`.")
+
+
+def _stage_exists(module: str) -> bool:
+    package, _, name = module.partition(".")
+    spec = importlib.util.find_spec(package)  # finds without importing the package
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    return any(Path(p, f"{name}.py").is_file() for p in spec.submodule_search_locations)
+
+
+def _run_stage(module: str, title: str) -> None:
+    print(f"== {title} (python -m {module})", flush=True)
+    result = subprocess.run([sys.executable, "-m", module], env=os.environ.copy(), check=False)
+    if result.returncode != 0:
+        raise DemoStageFailed(f"demo stage {module} failed with exit code {result.returncode}")
 
 
 def _print_indicators(tickers: list[str]) -> None:

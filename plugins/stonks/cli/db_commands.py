@@ -25,9 +25,9 @@ def _url() -> str:
 
 
 def _shown(url: str) -> str:
-    from stonks.redis_client import redact_url
+    from stonks.db import safe_url
 
-    return redact_url(url)
+    return safe_url(url)
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
