@@ -69,6 +69,67 @@ class Settings(BaseSettings):
     queue_batch_size: int = Field(default=100, ge=1, le=10_000)
     queue_block_ms: int = Field(default=1000, ge=1)
 
+    # Signal engine (dual pipeline). Weights and thresholds are the desk's knobs.
+    dual_pipeline_enabled: bool = True
+    signal_bars_window: int = Field(default=300, ge=50, le=5000)
+    signal_timeframe_weights: dict[str, float] = Field(
+        default_factory=lambda: {"M30": 0.05, "H1": 0.10, "H4": 0.15, "D": 0.30, "W": 0.25,
+                                 "M": 0.15}
+    )
+    signal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"fibonacci": 1.0, "ma_stack": 1.5, "rsi": 1.0,
+                                 "cup_handle": 0.8, "elliott": 0.7}
+    )
+    signal_heuristic_buy_score: float = Field(default=0.30, gt=0, le=1)
+    signal_heuristic_watch_score: float = Field(default=0.10, ge=0, le=1)
+    signal_heuristic_min_confidence: float = Field(default=0.55, ge=0, le=1)
+    signal_regime_priors: dict[str, float] = Field(
+        default_factory=lambda: {"bull": 0.55, "sideways": 0.45, "bear": 0.35}
+    )
+    signal_bayes_buy_probability: float = Field(default=0.60, gt=0, lt=1)
+    signal_bayes_skip_probability: float = Field(default=0.45, gt=0, lt=1)
+    signal_bayes_max_entropy: float = Field(default=0.96, gt=0, le=1)
+    signal_bayes_min_ev_r: float = Field(default=0.15)
+    signal_bayes_correlation_penalty: float = Field(default=0.5, ge=0, le=1)
+    signal_earnings_blackout_days: int = Field(default=5, ge=0)
+    signal_macro_min_bias: float = Field(default=-0.3, ge=-1, le=1)
+    signal_max_relative_pe: float = Field(default=2.5, gt=0)
+    signal_unknown_filter_blocks_buy: bool = True
+    signal_atr_stop_multiple: float = Field(default=2.0, gt=0)
+    signal_trailing_atr_multiple: float = Field(default=3.0, gt=0)
+    signal_r_targets: tuple[float, ...] = (2.0, 3.0)
+    signal_agreement_window: int = Field(default=100, ge=1)
+
+    # Sources (issue 5). A live adapter is used when its endpoint is configured (a Polygon
+    # key, an SEC User-Agent, macro feed URLs); otherwise the sample adapter replays bundled
+    # data.
+    polygon_api_key: SecretStr | None = None
+    polygon_base_url: str = "https://api.polygon.io"
+    polygon_requests_per_s: float = Field(default=5.0, gt=0)
+    polygon_intraday_minutes: int = Field(default=5, ge=1, le=60)
+    sec_user_agent: str | None = Field(
+        default=None, description="SEC-required 'Company Name admin@example.com'."
+    )
+    sec_base_url: str = "https://data.sec.gov"
+    sec_archives_url: str = "https://www.sec.gov"
+    sec_requests_per_s: float = Field(default=10.0, gt=0, le=10.0)
+    macro_feed_urls: list[str] = Field(default_factory=list)
+    macro_requests_per_s: float = Field(default=2.0, gt=0)
+    http_connect_timeout_s: float = Field(default=5.0, gt=0)
+    http_read_timeout_s: float = Field(default=20.0, gt=0)
+    http_max_attempts: int = Field(default=4, ge=1, le=10)
+    http_backoff_base_s: float = Field(default=0.5, ge=0)
+    http_backoff_max_s: float = Field(default=30.0, gt=0)
+    tracked_tickers: list[str] = Field(
+        default_factory=lambda: ["AAPL", "MSFT", "GOOG", "AMZN", "JPM", "XOM", "JNJ", "WMT",
+                                 "IBM", "GE"]
+    )
+    # Ingestion and parsing (issue 5).
+    dedupe_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    parse_batch_size: int = Field(default=200, ge=1, le=5000)
+    parse_lease_s: float = Field(default=300.0, gt=0)
+    parse_max_attempts: int = Field(default=3, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_sql(cls, value: str | None) -> str | None:

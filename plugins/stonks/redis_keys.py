@@ -90,3 +90,18 @@ def rec_dedup(ticker: str) -> str:
 
 def all_queue_streams() -> list[str]:
     return [queue(name) for name in QueueName]
+
+
+def signal_agreement(ticker: str) -> str:
+    """Rolling window of the signal engine's per-tick agreement flags for one ticker (a list)."""
+    return f"{PREFIX}:signal_engine:agreement:{ticker}"
+
+
+def signal_agreement_ticks() -> str:
+    """Rolling window of per-tick agreement rates over all tickers (a list of JSON)."""
+    return f"{PREFIX}:signal_engine:agreement_ticks"
+
+
+def signal_agreement_matrix() -> str:
+    """Counts of (heuristic verdict, probabilistic verdict) pairs since start (a hash)."""
+    return f"{PREFIX}:signal_engine:agreement_matrix"

@@ -1,0 +1,1 @@
+"""The real-time tier: signal engine, recommendations, trading, broker (never imports airflow)."""
