@@ -14,8 +14,12 @@ QUEUE = "test_ingestion"
 
 def consume(client: redis.Redis, engine: sa.Engine) -> int:
     consumer = Consumer(
-        client, QUEUE, CompanyListing, CompanyUpserter(engine),
-        consumer_name="t", config=ConsumerConfig(block_ms=20),
+        client,
+        QUEUE,
+        CompanyListing,
+        CompanyUpserter(engine),
+        consumer_name="t",
+        config=ConsumerConfig(block_ms=20),
     )
     return consumer.run(max_idle_polls=1).handled
 
@@ -32,12 +36,12 @@ def test_universe_lands_once_and_redelivery_changes_nothing(
     assert consume(redis_client, engine) == 50
     with engine.connect() as conn:
         count = conn.execute(sa.text("select count(*) from companies")).scalar_one()
-        tracked = conn.execute(
-            sa.text("select ticker from companies where tracked order by ticker")
-        ).scalars().all()
-        mmm = conn.execute(
-            sa.text("select name, sector from companies where ticker = 'MMM'")
-        ).one()
+        tracked = (
+            conn.execute(sa.text("select ticker from companies where tracked order by ticker"))
+            .scalars()
+            .all()
+        )
+        mmm = conn.execute(sa.text("select name, sector from companies where ticker = 'MMM'")).one()
     engine.dispose()
     assert count == len(universe)
     assert tracked == ["AAPL", "MSFT"]
@@ -49,7 +53,9 @@ def test_a_changed_listing_updates_the_row(migrated_pg_url: str, redis_client: r
     producer = Producer(redis_client, QUEUE)
     producer.publish(CompanyListing(ticker="ZZZ", name="Old Name", sector="Energy"))
     consume(redis_client, engine)
-    producer.publish(CompanyListing(ticker="ZZZ", name="New Name", sector="Utilities", tracked=True))
+    producer.publish(
+        CompanyListing(ticker="ZZZ", name="New Name", sector="Utilities", tracked=True)
+    )
     consume(redis_client, engine)
     with engine.connect() as conn:
         row = conn.execute(
