@@ -1,0 +1,137 @@
+"""WeightedSignal: the one shape in which all three signal layers reach aggregation.
+
+Layer 1 (company: ``document_impact_records``), layer 2 (macro: ``macro_impact_records``)
+and layer 3 (competitive: ``competitive_signal_records``) are stored in their own tables
+but read back as WeightedSignals, and each affected ticker gets an :class:`AggregationJob`
+on ``stonks:queue:aggregation``. ``event_time`` is when the information was published, so
+aggregation as of time t can ignore everything that was not yet public at t.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from stonks.models import CompetitiveSignalRecord, DocumentImpactRecord, MacroImpactRecord
+from stonks.models.enums import Direction
+from stonks.queues import QueueMessage
+
+DIRECTION_SIGN = {Direction.BULLISH: 1.0, Direction.BEARISH: -1.0, Direction.NEUTRAL: 0.0}
+
+
+class SignalLayer(StrEnum):
+    COMPANY = "company"
+    MACRO = "macro"
+    COMPETITIVE = "competitive"
+
+
+class SignalProvenance(BaseModel):
+    """Where a signal came from, so a replay is deterministic and evidence can point at it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table: str
+    record_id: int
+    document_id: int | None = None
+    event_id: int | None = None
+    agent_variant_id: int | None = None
+    model_name: str | None = None
+    prompt_hash: str | None = None
+
+
+class WeightedSignal(BaseModel):
+    """One layer's view of one ticker: signed direction, weight, confidence, event time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    layer: SignalLayer
+    ticker: str
+    direction: float = Field(ge=-1.0, le=1.0, description="-1 bearish … +1 bullish.")
+    weight: float = Field(ge=0.0, le=1.0, description="Magnitude of the impact.")
+    confidence: float = Field(ge=0.0, le=1.0)
+    event_time: AwareDatetime
+    horizon: str
+    provenance: SignalProvenance
+
+    @property
+    def signed_strength(self) -> float:
+        return self.direction * self.weight * self.confidence
+
+
+class AggregationJob(QueueMessage):
+    """Re-aggregate one ticker because new signals for it were stored."""
+
+    SCHEMA = "aggregation.job"
+    VERSION = 1
+
+    ticker: str = Field(min_length=1, max_length=16)
+    as_of: AwareDatetime = Field(description="Newest event time among the triggering signals.")
+    reason: str = Field(default="new_signals", max_length=64)
+    layers: list[SignalLayer] = Field(default_factory=list)
+
+
+def _layer_select(layer: SignalLayer) -> sa.Select[tuple[object, ...]]:
+    table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
+    c = table.c
+    null = sa.null()
+    columns = [
+        c.id, c.ticker, c.direction, c.magnitude, c.confidence, c.published_at, c.horizon,
+        c.document_id.label("document_id") if "document_id" in c else null.label("document_id"),
+        c.event_id.label("event_id") if "event_id" in c else null.label("event_id"),
+        c.agent_variant_id if "agent_variant_id" in c else null.label("agent_variant_id"),
+        c.model_name if "model_name" in c else null.label("model_name"),
+        c.prompt_hash if "prompt_hash" in c else null.label("prompt_hash"),
+    ]
+    return sa.select(*columns)
+
+
+_MODELS = {
+    SignalLayer.COMPANY: DocumentImpactRecord,
+    SignalLayer.MACRO: MacroImpactRecord,
+    SignalLayer.COMPETITIVE: CompetitiveSignalRecord,
+}
+
+
+def load_weighted_signals(
+    connection: sa.Connection,
+    ticker: str,
+    *,
+    since: datetime,
+    until: datetime,
+    layers: tuple[SignalLayer, ...] = tuple(SignalLayer),
+) -> list[WeightedSignal]:
+    """Signals of ``ticker`` published in ``[since, until]``, oldest first, all layers."""
+    signals: list[WeightedSignal] = []
+    for layer in layers:
+        table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
+        query = _layer_select(layer).where(
+            table.c.ticker == ticker,
+            table.c.published_at >= since,
+            table.c.published_at <= until,
+        )
+        for row in connection.execute(query):
+            signals.append(
+                WeightedSignal(
+                    layer=layer,
+                    ticker=row.ticker,
+                    direction=DIRECTION_SIGN[Direction(row.direction)],
+                    weight=float(row.magnitude),
+                    confidence=float(row.confidence),
+                    event_time=row.published_at,
+                    horizon=str(row.horizon),
+                    provenance=SignalProvenance(
+                        table=table.name,
+                        record_id=int(row.id),
+                        document_id=row.document_id,
+                        event_id=row.event_id,
+                        agent_variant_id=row.agent_variant_id,
+                        model_name=row.model_name,
+                        prompt_hash=row.prompt_hash,
+                    ),
+                )
+            )
+    signals.sort(key=lambda s: (s.event_time, s.layer.value, s.provenance.record_id))
+    return signals
