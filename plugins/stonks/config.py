@@ -22,6 +22,9 @@ from stonks.errors import ConfigurationError
 
 ENV_PREFIX = "STONKS_"
 
+# The trading universe of the embedded default: liquid large caps across sectors.
+DEFAULT_TRACKED_TICKERS = ("AAPL", "MSFT", "GOOG", "AMZN", "JPM", "XOM", "JNJ", "WMT", "IBM", "GE")
+
 
 class Mode(StrEnum):
     EMBEDDED = "embedded"
@@ -120,10 +123,7 @@ class Settings(BaseSettings):
     http_max_attempts: int = Field(default=4, ge=1, le=10)
     http_backoff_base_s: float = Field(default=0.5, ge=0)
     http_backoff_max_s: float = Field(default=30.0, gt=0)
-    tracked_tickers: list[str] = Field(
-        default_factory=lambda: ["AAPL", "MSFT", "GOOG", "AMZN", "JPM", "XOM", "JNJ", "WMT",
-                                 "IBM", "GE"]
-    )
+    tracked_tickers: list[str] = Field(default_factory=lambda: list(DEFAULT_TRACKED_TICKERS))
     # Ingestion and parsing (issue 5).
     dedupe_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
     parse_batch_size: int = Field(default=200, ge=1, le=5000)

