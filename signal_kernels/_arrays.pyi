@@ -1,0 +1,1 @@
+"""Boundary helpers shared by the kernel modules (C-level only; nothing public)."""
