@@ -129,6 +129,80 @@ class Settings(BaseSettings):
     parse_batch_size: int = Field(default=200, ge=1, le=5000)
     parse_lease_s: float = Field(default=300.0, gt=0)
     parse_max_attempts: int = Field(default=3, ge=1)
+    # Real-time tier (issue 7): broker, risk limits, sizing, notifications.
+    broker: str = Field(default="simulated", pattern="^(simulated|alpaca)$")
+    broker_account_name: str | None = Field(
+        default=None, description="broker_accounts.name; default '<broker>-paper'."
+    )
+    alpaca_api_key_id: SecretStr | None = None
+    alpaca_secret_key: SecretStr | None = None
+    alpaca_base_url: str = "https://paper-api.alpaca.markets"
+    broker_timeout_s: float = Field(default=10.0, gt=0)
+    broker_poll_interval_s: float = Field(default=2.0, gt=0)
+    simulated_starting_cash: float = Field(default=100_000.0, gt=0)
+    simulated_slippage_bps: float = Field(default=5.0, ge=0)
+    simulated_fee_per_share: float = Field(default=0.0, ge=0)
+    simulated_max_volume_participation: float = Field(default=1.0, gt=0)
+    fundamentals_path: Path | None = Field(
+        default=None, description="JSON of valuation and next earnings per ticker."
+    )
+    trading_mode: str = Field(default="paper", pattern="^(paper|live|advisory)$")
+    trading_clock: str = Field(
+        default="event", pattern="^(event|wall)$",
+        description="'event': gates use the triggering event's market time (replay).",
+    )
+    trading_watermark_poll_s: float = Field(default=5.0, gt=0)
+    rec_dedup_ttl_s: int = Field(default=300, ge=0)
+    rec_cooldown_s: int = Field(default=3600, ge=0)
+    rec_min_price: float = Field(default=5.0, ge=0)
+    rec_min_avg_volume: float = Field(default=1_000.0, ge=0)
+    rec_max_data_age_days: int = Field(default=4, ge=0)
+    risk_max_position_fraction: float = Field(default=0.05, gt=0, le=1)
+    risk_max_sector_fraction: float = Field(default=0.25, gt=0, le=1)
+    risk_max_positions: int = Field(default=20, ge=1)
+    risk_daily_loss_limit_fraction: float = Field(default=0.02, gt=0, le=1)
+    risk_max_drawdown_fraction: float = Field(default=0.10, gt=0, le=1)
+    risk_max_consecutive_losses: int = Field(default=5, ge=1)
+    risk_kelly_fraction: float = Field(default=0.25, gt=0, le=1)
+    risk_min_confidence: float = Field(default=0.5, ge=0, le=1)
+    risk_max_correlation: float = Field(default=0.8, ge=0, le=1)
+    risk_earnings_blackout_days: int = Field(default=2, ge=0)
+    risk_no_entry_after_open_minutes: int = Field(default=15, ge=0)
+    risk_no_entry_before_close_minutes: int = Field(default=15, ge=0)
+    risk_min_order_notional: float = Field(default=1.0, ge=0)
+    risk_approval_threshold_notional: float | None = Field(default=None, gt=0)
+    risk_initial_tier: str = "standard"
+    notify_sms_numbers: list[str] = Field(default_factory=list)
+    notify_email_to: list[str] = Field(default_factory=list)
+    notify_sns_topic_arn: str | None = None
+    notify_rate_per_minute: int = Field(default=10, ge=1)
+    sns_endpoint_url: str | None = None
+    sns_region: str = "us-east-1"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "stonks@localhost"
+    smtp_starttls: bool = True
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle for STARTTLS.")
+    sns_timeout_s: float = Field(default=5.0, gt=0)
+    realtime_api_host: str = "127.0.0.1"
+    realtime_api_port: int = Field(default=8000, ge=1, le=65535)
+    # Signal extraction (issue 6). No LLM configured = the embedded lexicon extractor.
+    llm_provider: str = Field(default="none", pattern="^(none|ollama|openai)$")
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_connect_timeout_s: float = Field(default=5.0, gt=0)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_backoff_base_s: float = Field(default=0.5, ge=0)
+    llm_max_output_tokens: int = Field(default=1024, ge=64)
+    llm_token_budget_per_run: int = Field(default=200_000, ge=0)
+    extraction_batch_size: int = Field(default=20, ge=1, le=1000)
+    extraction_lease_s: float = Field(default=600.0, gt=0)
+    extraction_max_attempts: int = Field(default=3, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -139,6 +213,11 @@ class Settings(BaseSettings):
     @classmethod
     def _redis_url_is_redis(cls, value: str | None) -> str | None:
         return _check_url(value, "STONKS_REDIS_URL", ("redis", "rediss", "unix"))
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url_is_http(cls, value: str | None) -> str | None:
+        return _check_url(value, "STONKS_LLM_BASE_URL", ("http", "https"))
 
     @field_validator("object_store_endpoint_url")
     @classmethod
@@ -161,6 +240,13 @@ class Settings(BaseSettings):
             raise ValueError(f"production mode requires {', '.join(missing)}")
         if self.database_url and not self.database_url.startswith("postgresql"):
             raise ValueError("STONKS_DATABASE_URL must be a postgresql:// URL in production mode")
+        return self
+
+    @model_validator(mode="after")
+    def _llm_needs_an_endpoint(self) -> Settings:
+        if self.llm_provider != "none" and not (self.llm_base_url and self.llm_model):
+            raise ValueError(f"STONKS_LLM_PROVIDER={self.llm_provider} requires "
+                             "STONKS_LLM_BASE_URL and STONKS_LLM_MODEL")
         return self
 
     @property

@@ -15,7 +15,12 @@ from enum import StrEnum
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from stonks.models import CompetitiveSignalRecord, DocumentImpactRecord, MacroImpactRecord
+from stonks.models import (
+    CompetitiveSignalRecord,
+    DocumentImpactRecord,
+    GlobalEvent,
+    MacroImpactRecord,
+)
 from stonks.models.enums import Direction
 from stonks.queues import QueueMessage
 
@@ -74,18 +79,28 @@ class AggregationJob(QueueMessage):
 
 
 def _layer_select(layer: SignalLayer) -> sa.Select[tuple[object, ...]]:
+    """The layer's signal columns with provenance.
+
+    Macro records take theirs from their global event (document, variant, model, prompt)
+    and competitive records from the company signal they were propagated from, so every
+    layer's signal names the document and agent behind it.
+    """
     table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
     c = table.c
-    null = sa.null()
-    columns = [
-        c.id, c.ticker, c.direction, c.magnitude, c.confidence, c.published_at, c.horizon,
-        c.document_id.label("document_id") if "document_id" in c else null.label("document_id"),
-        c.event_id.label("event_id") if "event_id" in c else null.label("event_id"),
-        c.agent_variant_id if "agent_variant_id" in c else null.label("agent_variant_id"),
-        c.model_name if "model_name" in c else null.label("model_name"),
-        c.prompt_hash if "prompt_hash" in c else null.label("prompt_hash"),
-    ]
-    return sa.select(*columns)
+    base = [c.id, c.ticker, c.direction, c.magnitude, c.confidence, c.published_at, c.horizon]
+    if layer is SignalLayer.MACRO:
+        events: sa.Table = GlobalEvent.__table__  # type: ignore[attr-defined]
+        e = events.c
+        return sa.select(*base, e.document_id, c.event_id, e.agent_variant_id, e.model_name,
+                         e.prompt_hash).join(events, events.c.id == c.event_id)
+    if layer is SignalLayer.COMPETITIVE:
+        source: sa.Table = DocumentImpactRecord.__table__  # type: ignore[attr-defined]
+        src = source.alias("source_impact")
+        return sa.select(*base, c.document_id, sa.null().label("event_id"),
+                         src.c.agent_variant_id, src.c.model_name, src.c.prompt_hash
+                         ).join(src, src.c.id == c.source_impact_id)
+    return sa.select(*base, c.document_id, sa.null().label("event_id"), c.agent_variant_id,
+                     c.model_name, c.prompt_hash)
 
 
 _MODELS = {

@@ -10,3 +10,5 @@ RAW_DOCUMENTS = Asset(name="stonks_raw_documents", uri="stonks://documents/raw")
 PARSED_DOCUMENTS = Asset(name="stonks_parsed_documents", uri="stonks://documents/parsed")
 #: Market bars written to the lake (``bars/timespan=…/date=…``).
 MARKET_BARS = Asset(name="stonks_market_bars", uri="stonks://lake/bars")
+#: New rows in the three signal layers (company, macro, competitive) for aggregation.
+SIGNALS = Asset(name="stonks_signals", uri="stonks://signals/weighted")

@@ -3,7 +3,8 @@
 Uses the embedded default (SQLite at ``.stonks/stonks.db``, the embedded Redis started by
 ``stonks services up``) and an Airflow home under ``.stonks/airflow`` with a SQLite
 metadata DB. Runs every ingestion DAG over a few days of the sample window, then
-``process_documents``, and prints what was ingested, parsed and routed. Running it again
+``process_documents`` and ``extract_signals``, and prints what was ingested, parsed and
+routed, the signals extracted per ticker and the aggregation jobs enqueued. Running it again
 re-runs the same windows and changes nothing.
 
     python -m stonks_airflow.demo [--days N] [--start YYYY-MM-DD]
@@ -20,6 +21,7 @@ import time
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 INGESTION_DAGS = ("ingest_company_news", "ingest_filings", "ingest_macro_news",
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     bag = DagBag(dag_folder=str(REPO / "dags"))
     if bag.import_errors:
         return _fail(f"DAG import errors: {bag.import_errors}")
-    print(f"[1/3] airflow: metadata DB migrated; pools {', '.join(pools)}; "
+    print(f"[1/4] airflow: metadata DB migrated; pools {', '.join(pools)}; "
           f"DAGs {', '.join(sorted(bag.dags))}")
 
     first = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
@@ -98,8 +100,13 @@ def main(argv: list[str] | None = None) -> int:
             states.append(f"{dag_id}={run.state}")
         print(f"      window {(logical - timedelta(days=1)).date()}: {' '.join(states)}")
     run = bag.dags["process_documents"].test(logical_date=first + timedelta(days=args.days))
-    print(f"[2/3] process_documents: {run.state}")
+    print(f"[2/4] process_documents: {run.state}")
     _report(settings.effective_database_url, settings.effective_redis_url)
+    queued_before = connect(settings=settings).xlen("stonks:queue:aggregation")
+    run = bag.dags["extract_signals"].test(logical_date=first + timedelta(days=args.days))
+    print(f"[4/4] extract_signals: {run.state}")
+    _report_signals(settings.effective_database_url, settings.effective_redis_url,
+                    queued_before)
     print(f"done in {time.perf_counter() - started:.1f}s")
     return 0
 
@@ -127,7 +134,7 @@ def _report(database_url: str, redis_url: str) -> None:
             row.document_id: row.ticker for row in conn.execute(sa.text(
                 "SELECT document_id, ticker FROM document_company_mentions WHERE is_primary"))
         }
-    print("[3/3] results")
+    print("[3/4] results")
     for row in runs:
         print(f"      ingestion runs {row.key:<15} windows={row.windows} "
               f"items fetched={row.fetched} documents stored={row.documents}")
@@ -140,6 +147,55 @@ def _report(database_url: str, redis_url: str) -> None:
     client = connect(redis_url)
     print(f"      queues: extraction={client.xlen('stonks:queue:extraction')} "
           f"macro_classification={client.xlen('stonks:queue:macro_classification')}")
+
+
+
+def _report_signals(database_url: str, redis_url: str, queued_before: int) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    from stonks.db import get_engine
+    from stonks.redis_client import connect
+    from stonks.weighted_signals import load_weighted_signals
+
+    engine = get_engine(database_url)
+    client = connect(redis_url)
+    entries: Any = client.xrange("stonks:queue:aggregation")
+    jobs = [json.loads(fields[b"body"]) for _, fields in entries]
+    with engine.connect() as conn:
+        counts = conn.execute(sa.text(
+            "SELECT (SELECT count(*) FROM document_impact_records) AS company, "
+            "(SELECT count(*) FROM global_events) AS events, "
+            "(SELECT count(*) FROM macro_impact_records) AS macro, "
+            "(SELECT count(*) FROM competitive_signal_records) AS competitive, "
+            "(SELECT count(*) FROM documents WHERE status = 'failed') AS failed")).one()
+        print(f"      signals: company={counts.company} global_events={counts.events} "
+              f"macro={counts.macro} competitive={counts.competitive} "
+              f"documents failed={counts.failed}")
+        tracked = {str(t) for (t,) in conn.execute(
+            sa.text("SELECT ticker FROM companies WHERE tracked"))}
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        until = datetime(2100, 1, 1, tzinfo=UTC)
+        others = []
+        for ticker in sorted({str(j["ticker"]) for j in jobs}):
+            signals = load_weighted_signals(conn, ticker, since=since, until=until)
+            if ticker not in tracked:
+                others.append(f"{ticker}({len(signals)})")
+                continue
+            print(f"      {ticker:<5} {len(signals)} signals, newest:")
+            for s in signals[-4:]:
+                print(f"        {s.event_time:%Y-%m-%d %H:%M} {s.layer.value:<11} "
+                      f"dir={s.direction:+.0f} weight={s.weight:.2f} conf={s.confidence:.2f} "
+                      f"[{s.provenance.model_name} doc #{s.provenance.document_id}]")
+        if others:
+            print(f"      untracked tickers with signals: {' '.join(others)}")
+    print(f"      aggregation jobs on stonks:queue:aggregation: {len(jobs)} "
+          f"({len(jobs) - queued_before} enqueued by this run, one per ticker)")
+    for job in jobs:
+        if job["ticker"] in tracked:
+            print(f"        {job['ticker']:<5} as_of={job['as_of']} "
+                  f"layers={','.join(job['layers'])}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from tests.dags.conftest import REPO
 
 EXPECTED = {
     "ingest_company_news", "ingest_filings", "ingest_macro_news", "ingest_market_bars",
-    "process_documents", "pipeline_maintenance",
+    "process_documents", "pipeline_maintenance", "extract_signals",
 }
 
 

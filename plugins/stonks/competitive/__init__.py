@@ -1,0 +1,1 @@
+"""Layer 3: competitor relationships, co-movement patterns, and propagated signals."""

@@ -1,0 +1,24 @@
+"""Dialect-aware upserts (PostgreSQL and SQLite) used by the signal layers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
+                keys: Sequence[str], *, update: Sequence[str] = ()) -> None:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update`` (or ``DO NOTHING``)."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement: Any = insert(table)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in update})
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(statement, list(rows))
