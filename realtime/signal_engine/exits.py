@@ -10,7 +10,7 @@ import numpy as np
 from realtime.signal_engine.config import EngineConfig
 from realtime.signal_engine.contracts import FloatArray
 from realtime.signal_engine.features import TimeframeFeatures
-from realtime.signal_engine.signals.fibonacci import EXTENSION_LEVELS, last_swing
+from realtime.signal_engine.signals.fibonacci import last_swing
 
 STRUCTURE_BUFFER_ATR = 0.25  # below the swing low, so a wick to the level does not stop out
 MIN_STRUCTURE_RISK_ATR = 0.5  # a structure stop tighter than this is noise-stopped
@@ -58,15 +58,15 @@ def plan_exits(daily: TimeframeFeatures, config: EngineConfig) -> ExitColumns:
     stop = np.where(use_structure, structure, entry - config.atr_stop_multiple * atr)
     risk = entry - stop
 
-    low, high, direction = last_swing(daily)
+    _, _, direction = last_swing(daily)
     k = len(config.r_targets)
     r_targets = entry[:, None] + risk[:, None] * np.array(config.r_targets)[None, :]
-    # Extensions of the last up swing (low -> high), when they lie at least 1R above entry.
-    levels = np.array(EXTENSION_LEVELS[:k])
-    fib = low[:, None] + (high - low)[:, None] * levels[None, :]
+    # signal_kernels' extensions of the last up swing (low -> high), when the first k lie
+    # at least 1R above entry.
+    fib = daily.fib_extensions[:, :k]
     with np.errstate(invalid="ignore"):
         fib_ok = (direction == 1) & np.all(fib >= (entry + risk)[:, None], axis=1)
-    fib_ok &= len(levels) == k
+    fib_ok &= fib.shape[1] == k
     targets = np.where(fib_ok[:, None], fib, r_targets)
     trailing = daily.recent_high - config.trailing_atr_multiple * atr
     bad = ~(np.isfinite(entry) & np.isfinite(atr) & (atr > 0))

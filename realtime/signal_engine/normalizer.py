@@ -22,11 +22,11 @@ from realtime.signal_engine.contracts import (
     Timeframe,
     Valuation,
 )
-from realtime.signal_engine.features import Panel
+from realtime.signal_engine.features import MIN_PANEL_ROWS, Panel
 from realtime.signal_engine.filters import FilterInputs
+from signal_kernels import resample_bars
 
 NEW_YORK = ZoneInfo("America/New_York")
-MIN_PANEL_ROWS = 64  # the batch kernel needs at least MACD's lookback of rows
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -52,6 +52,7 @@ def assemble(inputs: Sequence[TickerInputs], as_of: datetime, window: int) -> Ma
     n = len(inputs)
     unknown: list[list[str]] = [[] for _ in range(n)]
     panels: dict[Timeframe, Panel] = {}
+    tickers = tuple(item.ticker for item in inputs)
     for timeframe in TIMEFRAMES:
         slices: list[tuple[Bars, int, int] | None] = []
         for i, item in enumerate(inputs):
@@ -75,10 +76,10 @@ def assemble(inputs: Sequence[TickerInputs], as_of: datetime, window: int) -> Ma
             low[rows - length :, i] = bars.low[start:end]
             close[rows - length :, i] = bars.close[start:end]
             lengths[i] = length
-        panels[timeframe] = Panel(timeframe, high, low, close, lengths)
+        panels[timeframe] = Panel(timeframe, high, low, close, lengths, tickers)
     filters = _filter_inputs(inputs, as_of, unknown)
     return MarketBatch(
-        tickers=tuple(item.ticker for item in inputs),
+        tickers=tickers,
         as_of=as_of,
         panels=panels,
         filters=filters,
@@ -133,40 +134,40 @@ def daily_bars_from_dates(
     return Bars.from_arrays(stamps, open_, high, low, close, volume)
 
 
-def resample_daily(bars: Bars, timeframe: Timeframe) -> Bars:
-    """INTERIM (until the signal_kernels resampler lands): daily bars into W or M bars.
+SESSION_LENGTH_S = 6 * 3600 + 30 * 60  # 09:30 to 16:00 New York
 
-    A week is an ISO week, a month a calendar month, both in New York time. Each bar is
-    stamped at its period's nominal end (Friday's or the month's last day's 16:00 close),
-    so an unfinished week or month is never read: the verdict at ``as_of`` is the same
-    whether or not later days exist (no look-ahead, and no partial bars that change).
+
+def resample_daily(bars: Bars, timeframe: Timeframe) -> Bars:
+    """Daily bars into W or M bars with ``signal_kernels.resample_bars`` (NY sessions).
+
+    Daily bars are stamped at their session's close; the kernel wants each bar's start, so
+    they go in at that day's 09:30 open. A week is an ISO week, a month a calendar month,
+    both in New York time. Each output bar is stamped at its period's nominal end (Friday's
+    or the month's last day's 16:00 close), so an unfinished week or month is never read:
+    the verdict at ``as_of`` is the same whether or not later days exist (no look-ahead,
+    and no partial bars that change).
     """
     if timeframe not in (Timeframe.W, Timeframe.M):
         raise ValueError(f"daily bars resample only into W or M, not {timeframe}")
-    days = [datetime.fromtimestamp(int(s), NEW_YORK).date() for s in bars.timestamps]
-    if timeframe is Timeframe.W:
-        keys = np.array([d.isocalendar()[0] * 100 + d.isocalendar()[1] for d in days])
-    else:
-        keys = np.array([d.year * 100 + d.month for d in days])
-    if len(keys) == 0:
+    if len(bars) == 0:
         return bars
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    ends = np.r_[starts[1:], len(keys)] - 1
-    period_ends = [_period_end(days[i], timeframe) for i in ends]
+    starts_ns = (bars.timestamps - SESSION_LENGTH_S) * 1_000_000_000
+    out = resample_bars(starts_ns, bars.open, bars.high, bars.low, bars.close, bars.volume,
+                        "W" if timeframe is Timeframe.W else "M")
+    period_starts = [
+        datetime.fromtimestamp(int(ns) // 1_000_000_000, NEW_YORK).date() for ns in out.timestamp
+    ]
     return Bars.from_arrays(
-        np.array([session_close_epoch(d) for d in period_ends], dtype=np.int64),
-        bars.open[starts],
-        np.maximum.reduceat(bars.high, starts),
-        np.minimum.reduceat(bars.low, starts),
-        bars.close[ends],
-        np.add.reduceat(bars.volume, starts),
+        np.array([session_close_epoch(_period_end(d, timeframe)) for d in period_starts],
+                 dtype=np.int64),
+        out.open, out.high, out.low, out.close, out.volume,
     )
 
 
-def _period_end(day: date, timeframe: Timeframe) -> date:
+def _period_end(first_day: date, timeframe: Timeframe) -> date:
     if timeframe is Timeframe.W:
-        return day + timedelta(days=4 - day.weekday())
-    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return first_day + timedelta(days=4 - first_day.weekday())  # Friday of the ISO week
+    following = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1)
     return following - timedelta(days=1)
 
 

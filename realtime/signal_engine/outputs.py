@@ -39,8 +39,23 @@ def _words(mask: int, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for bit, name in enumerate(names) if mask >> bit & 1)
 
 
+# Every reason mask spelled out once, so a tick looks its words up instead of building them.
+_HEURISTIC_WORDS = tuple(_words(m, HEURISTIC_REASONS) for m in range(1 << len(HEURISTIC_REASONS)))
+_FILTER_WORDS = tuple(_words(m, FILTER_NAMES) for m in range(1 << len(FILTER_NAMES)))
+_PROBABILISTIC_WORDS = tuple(
+    _words(m, PROBABILISTIC_REASONS) for m in range(1 << len(PROBABILISTIC_REASONS))
+)
+
+
 def _finite(value: float) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
+
+
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    """``values`` as Python floats, with None where a value is NaN or infinite."""
+    column = np.asarray(values, dtype=np.float64).astype(object)
+    column[~np.isfinite(values)] = None
+    return list(column.tolist())
 
 
 class TickerEvidence(Mapping[str, Any]):
@@ -132,7 +147,7 @@ def materialise(
     )
     p_rows = (
         list(zip(p.verdict.tolist(), p.probability.tolist(), p.log_odds.tolist(),
-                 p.entropy.tolist(), p.ev_r.tolist(), p.payoff_ratio.tolist(),
+                 p.entropy.tolist(), _finite_or_none(p.ev_r), _finite_or_none(p.payoff_ratio),
                  p.regime.tolist(), p.reasons.tolist(), strict=True))
         if isinstance(p, ProbabilisticColumns) else None
     )
@@ -140,7 +155,8 @@ def materialise(
     entry, stop, trailing, atr = (a.tolist() for a in (ev.entry, ev.stop, ev.trailing_stop, ev.atr))
     targets = ev.targets.T.tolist()
     structure, fib = ev.structure_stop.tolist(), ev.fib_targets.tolist()
-    failed = ev.filter_failed.T.tolist()
+    failed_bits = (ev.filter_failed.astype(np.int64)
+                   << np.arange(len(FILTER_NAMES))[:, None]).sum(axis=0).tolist()
     agreement_list, consensus_list = agreement.tolist(), consensus.tolist()
     outputs: list[SignalOutput] = []
     for i, ticker in enumerate(tickers):
@@ -148,15 +164,15 @@ def materialise(
         if h_rows is not None and heuristic.errors[i] is None:
             verdict, score, confidence, reasons = h_rows[i]
             h_result = HeuristicResult(VERDICTS[verdict], score, confidence,
-                                       _words(reasons, HEURISTIC_REASONS))
+                                       _HEURISTIC_WORDS[reasons])
         else:
             h_error = heuristic.errors[i]
         p_result = p_error = None
         if p_rows is not None and probabilistic.errors[i] is None:
             verdict, prob, log_odds, entropy, ev_r, payoff, regime, reasons = p_rows[i]
             p_result = ProbabilisticResult(
-                VERDICTS[verdict], prob, log_odds, entropy, _finite(ev_r), _finite(payoff),
-                REGIMES[regime], _words(reasons, PROBABILISTIC_REASONS),
+                VERDICTS[verdict], prob, log_odds, entropy, ev_r, payoff,
+                REGIMES[regime], _PROBABILISTIC_WORDS[reasons],
             )
         else:
             p_error = probabilistic.errors[i]
@@ -175,8 +191,7 @@ def materialise(
             agreement=AGREEMENT_CODES[agreement_list[i]],
             consensus=VERDICTS[consensus_list[i]],
             exits=exits,
-            failed_filters=tuple(name for name, bad in zip(FILTER_NAMES, failed[i], strict=True)
-                                 if bad),
+            failed_filters=_FILTER_WORDS[failed_bits[i]],
             unknown_inputs=unknown_inputs[i],
             heuristic_error=h_error,
             probabilistic_error=p_error,

@@ -8,7 +8,6 @@ from realtime.signal_engine.features import TimeframeFeatures
 from realtime.signal_engine.signals.reading import SignalReading
 
 RETRACEMENT_LEVELS = (0.236, 0.382, 0.5, 0.618, 0.786)
-EXTENSION_LEVELS = (1.272, 1.618, 2.0, 2.618, 3.618)
 
 # Retracement of the swing (0 = at the swing's end, 1 = back at its start) -> signed value
 # in the swing's direction. A pullback into 38.2-61.8 % is the classic continuation entry;
@@ -18,18 +17,13 @@ _VALUE_POINTS = np.array([0.5, 0.45, 0.55, 0.8, 0.9, 1.0, 0.3, -0.5, -1.0])
 
 
 def last_swing(features: TimeframeFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(swing_low, swing_high, direction)`` of the last two confirmed pivots per ticker.
+    """``(swing_low, swing_high, direction)`` of the last confirmed swing per ticker.
 
-    Direction is +1 when the swing rose (low then high), -1 when it fell, 0 when the ticker
-    has fewer than two pivots.
+    From ``signal_kernels.fibonacci_levels`` over the confirmed pivots: direction is +1 when
+    the swing rose (low then high), -1 when it fell, 0 when the ticker has fewer than two
+    confirmed pivots.
     """
-    first_price, last_price = features.pivot_price[:, -2], features.pivot_price[:, -1]
-    first_kind, last_kind = features.pivot_kind[:, -2], features.pivot_kind[:, -1]
-    complete = (first_kind != 0) & (last_kind != 0)
-    direction = np.where(complete, last_kind, 0)
-    low = np.where(last_kind == 1, first_price, last_price)
-    high = np.where(last_kind == 1, last_price, first_price)
-    return low, high, direction
+    return features.swing_low, features.swing_high, features.swing_direction
 
 
 def fibonacci_signal(features: TimeframeFeatures) -> SignalReading:

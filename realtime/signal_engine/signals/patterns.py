@@ -7,7 +7,7 @@ import numpy as np
 from realtime.signal_engine.features import TimeframeFeatures
 from realtime.signal_engine.signals.reading import SignalReading
 
-# Signed wave (see interim_kernels.elliott_position) -> value. Inside a rising impulse,
+# Signed wave (see structure._swing_values) -> value. Inside a rising impulse,
 # wave 3 is the strongest leg; wave 2 and 4 pullbacks are entries; wave 5 is late; after a
 # completed five-wave impulse a correction is due. Falling impulses mirror it.
 _WAVE_VALUES = {0: 0.0, 1: 0.3, 2: 0.5, 3: 1.0, 4: 0.6, 5: 0.3, 6: -0.6}
