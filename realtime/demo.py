@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from datetime import datetime
 
+from realtime import demo_trading
 from realtime.signal_engine import (
     AgreementRecorder,
     SignalEngine,
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
               f"verdict pairs (heuristic, bayes): {dict(pairs)}")
     print(f"persisted {len(ids)} rows to signal_engine_outputs; agreement metrics in Redis "
           f"({time.perf_counter() - started:.1f} s)")
+    db = get_engine(url)
+    demo_trading.run(settings, db, client, sorted(DEFAULT_TRACKED))
     client.close()
     return 0
 

@@ -172,6 +172,7 @@ class Settings(BaseSettings):
     risk_min_order_notional: float = Field(default=1.0, ge=0)
     risk_approval_threshold_notional: float | None = Field(default=None, gt=0)
     risk_initial_tier: str = "standard"
+    risk_reserve_sweep_fraction: float = Field(default=0.25, ge=0, le=1)
     notify_sms_numbers: list[str] = Field(default_factory=list)
     notify_email_to: list[str] = Field(default_factory=list)
     notify_sns_topic_arn: str | None = None

@@ -105,3 +105,13 @@ def signal_agreement_ticks() -> str:
 def signal_agreement_matrix() -> str:
     """Counts of (heuristic verdict, probabilistic verdict) pairs since start (a hash)."""
     return f"{PREFIX}:signal_engine:agreement_matrix"
+
+
+def trading_watermark(account: str) -> str:
+    """Highest recommendation id the trading engine's fallback poll has looked at."""
+    return f"{PREFIX}:trading:watermark:{account}"
+
+
+def simulated_broker(account: str, part: str) -> str:
+    """State of the simulated broker's book ('orders', 'positions', 'cash')."""
+    return f"{PREFIX}:broker:simulated:{account}:{part}"

@@ -7,7 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from stonks.cli import db_commands, demo_command, pipeline_commands, queue_commands, services
+from stonks.cli import (
+    db_commands,
+    demo_command,
+    pipeline_commands,
+    queue_commands,
+    realtime_commands,
+    services,
+)
 from stonks.errors import StonksError
 
 logger = logging.getLogger("stonks.cli")
@@ -25,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline_commands.register(commands)
     queue_commands.register(commands)
     demo_command.register(commands)
+    realtime_commands.register(commands)
     return parser
 
 

@@ -1,0 +1,175 @@
+"""Benchmark the real-time path: aggregation job enqueued → order filled (simulated broker).
+
+Starts a throwaway PostgreSQL (tests.harness.postgres) and redis-server (stonks.embedded),
+migrates, seeds the tickers that the signal engine rates BUY on the trade day (with known
+valuation, macro and earnings inputs, plus one news and one macro signal each), starts
+``python -m realtime.workers`` (four worker processes: aggregation, recommendation,
+trading, broker_orders), then publishes AggregationJobs at a fixed rate. Latency per order
+is ``orders.filled_at`` (stamped by the broker worker when the simulated fill is booked)
+minus the job's ``created_at`` (stamped just before XADD). ``events_per_s`` is jobs
+published divided by the time until every job has left the pipeline (backlog included).
+
+Risk settings are opened up so that every job trades (no dedupe/cooldown, tiny Kelly
+fraction on a large account, no correlation cap); gates still run and are recorded.
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import redis
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from realtime.replay import buy_candidates, next_earnings_for, session_moments
+from realtime.sql import table_of
+from stonks import redis_keys
+from stonks.db.engine import create_engine_for
+from stonks.db.migrate import upgrade
+from stonks.embedded import RedisServer
+from stonks.models.orders import Order
+from stonks.queues import Producer
+from stonks.universe import load_universe
+from stonks.weighted_signals import AggregationJob
+from tests.harness.postgres import PostgresServer, free_port
+from tests.realtime.conftest import (
+    insert_macro_signal,
+    insert_news_signal,
+    seed_companies,
+)
+
+
+def buy_tickers(limit: int) -> tuple[datetime, list[str]]:
+    """A session and the tickers both pipelines rate BUY then, given the known inputs."""
+    universe = sorted(c.ticker for c in load_universe())
+    found = buy_candidates(universe, session_moments(date(2010, 8, 20), 60), macro_bias=1.0)
+    if not found:
+        raise SystemExit("the signal engine rates nothing BUY in the sample window")
+    moment, tickers = found[0]
+    return moment, tickers[:limit]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 s at the rate instead of 20 s")
+    parser.add_argument("--rate", type=float, default=500.0, help="jobs per second")
+    parser.add_argument("--tickers", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=1, help="worker processes per queue")
+    args = parser.parse_args()
+    duration = 5.0 if args.quick else 20.0
+    work = Path(tempfile.mkdtemp(prefix="bench-realtime-"))
+    pg = PostgresServer()
+    pg_url = pg.start()
+    rs = RedisServer(work / "redis", port=free_port(), persistent=False)
+    rs.start()
+    workers: subprocess.Popen[bytes] | None = None
+    try:
+        db_url = pg_url
+        upgrade(db_url)
+        db = create_engine_for(db_url)
+        trade_day, tickers = buy_tickers(args.tickers)
+        seed_companies(db, tuple(tickers))
+        for ticker in tickers:
+            insert_news_signal(db, ticker, trade_day - timedelta(hours=3))
+            insert_macro_signal(db, ticker, trade_day - timedelta(hours=20))
+        fundamentals = work / "fundamentals.json"
+        fundamentals.write_text(json.dumps({t: {"pe_ratio": 15.0, "sector_median_pe": 15.0,
+                                                "next_earnings": str(
+                                                    next_earnings_for(trade_day))}
+                                            for t in tickers}))
+        env = {**os.environ, "STONKS_DATABASE_URL": db_url, "STONKS_REDIS_URL": rs.url,
+               "STONKS_FUNDAMENTALS_PATH": str(fundamentals), "STONKS_REC_DEDUP_TTL_S": "0",
+               "STONKS_REC_COOLDOWN_S": "0", "STONKS_SIMULATED_STARTING_CASH": "1e12",
+               "STONKS_RISK_KELLY_FRACTION": "0.00001", "STONKS_RISK_MAX_CORRELATION": "1",
+               "STONKS_RISK_MAX_POSITIONS": "100000", "STONKS_RISK_MAX_SECTOR_FRACTION": "1",
+               "STONKS_RISK_MIN_CONFIDENCE": "0", "STONKS_QUEUE_BLOCK_MS": "100",
+               "STONKS_SIMULATED_MAX_VOLUME_PARTICIPATION": "1e9",
+               "STONKS_TRADING_WATERMARK_POLL_S": "3600",
+               "STONKS_BROKER_POLL_INTERVAL_S": "3600"}
+        workers = subprocess.Popen([sys.executable, "-m", "realtime.workers",
+                                    "--concurrency", str(args.concurrency)], env=env,
+                                   start_new_session=True)
+        client = redis.Redis.from_url(rs.url)
+        producer = Producer(client, redis_keys.QueueName.AGGREGATION)
+        # Warm-up: one job per ticker (worker start-up, bar loading, engine caches).
+        producer.publish_many([AggregationJob(ticker=t, as_of=trade_day) for t in tickers])
+        drain(client, 120)
+        orders = table_of(Order)
+        with db.connect() as conn:
+            warm = conn.execute(sa.select(sa.func.max(orders.c.id))).scalar() or 0
+        start = time.perf_counter()
+        sent = 0
+        tick = 0.01
+        per_tick = args.rate * tick
+        budget = 0.0
+        while (elapsed := time.perf_counter() - start) < duration:
+            budget += per_tick
+            batch = []
+            while budget >= 1:
+                ticker = tickers[sent % len(tickers)]
+                batch.append(AggregationJob(ticker=ticker, as_of=trade_day + timedelta(
+                    microseconds=sent + 1)))
+                sent += 1
+                budget -= 1
+            if batch:
+                producer.publish_many(batch)
+            next_tick = start + (elapsed // tick + 1) * tick
+            time.sleep(max(0.0, next_tick - time.perf_counter()))
+        drain(client, 300)
+        total = time.perf_counter() - start
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(orders.c.filled_at, orders.c.raw).where(
+                orders.c.id > warm, orders.c.filled_at.is_not(None))).all()
+        latencies = np.array([(r.filled_at - datetime.fromisoformat(r.raw["origin_at"]))
+                              .total_seconds() * 1000 for r in rows])
+        result = {
+            "events_per_s": round(sent / total, 1), "jobs": sent, "orders_filled": len(rows),
+            "e2e_p50_ms": round(float(np.percentile(latencies, 50)), 2) if len(rows) else None,
+            "e2e_p99_ms": round(float(np.percentile(latencies, 99)), 2) if len(rows) else None,
+            "rate_offered": args.rate, "concurrency": args.concurrency,
+            "seconds": round(total, 2), "tickers": len(tickers),
+            "targets": {"events_per_s": 500, "e2e_p50_ms": 5, "e2e_p99_ms": 25},
+        }
+        print(json.dumps(result))
+        return 0
+    finally:
+        if workers is not None and workers.poll() is None:
+            workers.send_signal(signal.SIGTERM)
+            try:
+                workers.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(workers.pid, signal.SIGKILL)
+        rs.stop()
+        pg.stop()
+
+
+def drain(client: redis.Redis, timeout: float) -> None:
+    """Wait until every real-time queue is empty and nothing is pending."""
+    streams = [redis_keys.queue(q) for q in ("aggregation", "recommendation", "trading",
+                                             "broker_orders")]
+    deadline = time.monotonic() + timeout
+    time.sleep(0.05)
+    while time.monotonic() < deadline:
+        pipe = client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xlen(stream)
+        if sum(pipe.execute()) == 0:
+            return
+        time.sleep(0.02)
+    raise RuntimeError("the pipeline did not drain in time")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The aggregation worker's handler: signals → trend windows → signal engine → next job.
+
+One batch is one transaction: trend windows are upserted, their history appended, the
+projections written and the signal engine outputs persisted; only after the commit is the
+recommendation job published (deduplicated per ticker for ``rec_dedup_ttl_s``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from realtime.aggregation.trends import WINDOWS, TrendWindowState, compute_windows, project
+from realtime.market_data import BarStore
+from realtime.messages import EvidenceRef, RecommendationJob
+from realtime.signal_engine import SignalEngine, SignalOutput, Valuation, inputs_from_daily
+from realtime.signal_engine.persistence import output_row, to_recommendation
+from realtime.sql import insert_ignore_many, table_of, upsert, upsert_many
+from stonks import redis_keys
+from stonks.config import Settings
+from stonks.models import Company
+from stonks.models.recommendations import EvidenceKind
+from stonks.models.signal_engine import SignalEngineOutput
+from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
+from stonks.queues import Delivery, Producer
+from stonks.weighted_signals import AggregationJob, SignalLayer, load_weighted_signals
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = max(length for length, _ in WINDOWS.values())
+PROJECTION_HORIZONS = {"1d": timedelta(days=1), "5d": timedelta(days=5)}
+_KIND = {
+    "document_impact_records": EvidenceKind.DOCUMENT_IMPACT,
+    "macro_impact_records": EvidenceKind.MACRO_IMPACT,
+    "competitive_signal_records": EvidenceKind.COMPETITIVE_SIGNAL,
+}
+
+
+@dataclass(frozen=True)
+class Fundamentals:
+    """What the signal engine's filters need beyond bars; None means unknown."""
+
+    valuation: Valuation | None = None
+    next_earnings: date | None = None
+
+
+class FundamentalsSource(Protocol):
+    """Valuation and earnings calendar for a ticker as of a moment."""
+
+    def get(self, ticker: str, as_of: datetime) -> Fundamentals: ...
+
+
+class NoFundamentals:
+    """The embedded default: no valuation or earnings feed, so both stay UNKNOWN."""
+
+    def get(self, ticker: str, as_of: datetime) -> Fundamentals:
+        return Fundamentals()
+
+
+class FileFundamentals:
+    """Valuation and next earnings date per ticker from a JSON file (``fundamentals_path``):
+    ``{"AAPL": {"pe_ratio": 15.2, "sector_median_pe": 17.0, "next_earnings": "2010-10-18"}}``.
+    Tickers absent from the file stay UNKNOWN."""
+
+    def __init__(self, path: Path) -> None:
+        raw = json.loads(path.read_text())
+        self._by_ticker: dict[str, Fundamentals] = {}
+        for ticker, item in raw.items():
+            valuation = None
+            if item.get("pe_ratio") is not None:
+                valuation = Valuation(pe_ratio=float(item["pe_ratio"]),
+                                      sector_median_pe=float(item.get("sector_median_pe")
+                                                             or item["pe_ratio"]))
+            earnings = item.get("next_earnings")
+            self._by_ticker[ticker] = Fundamentals(
+                valuation, date.fromisoformat(earnings) if earnings else None)
+
+    def get(self, ticker: str, as_of: datetime) -> Fundamentals:
+        return self._by_ticker.get(ticker, Fundamentals())
+
+
+def fundamentals_from_settings(settings: Settings) -> FundamentalsSource:
+    if settings.fundamentals_path is not None:
+        return FileFundamentals(settings.fundamentals_path)
+    return NoFundamentals()
+
+
+class AggregationService:
+    """Handles batches of AggregationJobs."""
+
+    def __init__(
+        self, db: Engine, client: redis.Redis, settings: Settings, *,
+        bars: BarStore | None = None, fundamentals: FundamentalsSource | None = None,
+        signal_engine: SignalEngine | None = None,
+        macro_fallback: Callable[[str, datetime], float | None] | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.settings = settings
+        self.bars = bars or BarStore()
+        self.fundamentals = fundamentals or fundamentals_from_settings(settings)
+        self.engine = signal_engine or SignalEngine(parallel=False)
+        self.producer = Producer(client, redis_keys.QueueName.RECOMMENDATION)
+        # Used only when the macro layer has no signal for the ticker (the demo's sample data).
+        self.macro_fallback = macro_fallback
+        self._companies: dict[str, tuple[int, str | None]] = {}
+        # Technical evidence changes only with a new bar: cache outputs per bar and inputs.
+        self._outputs: dict[tuple[Any, ...], SignalOutput] = {}
+        self._windows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._history: list[dict[str, Any]] = []
+        self._projections: list[dict[str, Any]] = []
+
+    def handle(self, deliveries: Sequence[Delivery[AggregationJob]]) -> None:
+        jobs: list[RecommendationJob] = []
+        self._windows, self._history, self._projections = {}, [], []
+        with self.db.begin() as conn:
+            for delivery in deliveries:
+                job = self.aggregate(conn, delivery.message)
+                if job is not None:
+                    jobs.append(job)
+            self._flush(conn)
+        self.publish(jobs)
+
+    def publish(self, jobs: list[RecommendationJob]) -> None:
+        if not jobs:
+            return
+        ttl = self.settings.rec_dedup_ttl_s
+        if ttl > 0:
+            pipe = self.client.pipeline(transaction=False)
+            for job in jobs:
+                pipe.set(redis_keys.rec_dedup(job.ticker), job.idempotency_key, nx=True, ex=ttl)
+            jobs = [job for job, fresh in zip(jobs, pipe.execute(), strict=True) if fresh]
+        if jobs:
+            self.producer.publish_many(jobs)
+
+    def _company(self, conn: sa.Connection, ticker: str) -> tuple[int, str | None] | None:
+        cached = self._companies.get(ticker)
+        if cached is None:
+            table = table_of(Company)
+            row = conn.execute(sa.select(table.c.id, table.c.sector).where(
+                table.c.ticker == ticker)).first()
+            if row is None:
+                return None
+            cached = self._companies[ticker] = (int(row.id), row.sector)
+        return cached
+
+    def aggregate(self, conn: sa.Connection, job: AggregationJob) -> RecommendationJob | None:
+        """Trend windows and the signal engine for one ticker; the job for the next stage."""
+        company = self._company(conn, job.ticker)
+        if company is None:
+            logger.warning("aggregation for unknown ticker dropped", extra={"ticker": job.ticker})
+            return None
+        company_id, sector = company
+        as_of = job.as_of
+        signals = load_weighted_signals(conn, job.ticker, since=as_of - LOOKBACK, until=as_of)
+        windows = compute_windows(signals, as_of)
+        self._window_rows(company_id, job.ticker, windows, as_of)
+        by_label = {w.window_label: w for w in windows}
+        macro = by_label["7d"].layer_scores.get(SignalLayer.MACRO.value)
+        if macro is None and self.macro_fallback is not None:
+            macro = self.macro_fallback(job.ticker, as_of)
+        output = self._evaluate(job.ticker, as_of, macro, sector)
+        if output is None:
+            return None
+        output_id = upsert(conn, table_of(SignalEngineOutput), output_row(output, company_id),
+                           ["ticker", "evaluated_at"])
+        key = f"rec:{job.ticker}:{as_of.isoformat()}"
+        draft = to_recommendation(output, company_id=company_id, idempotency_key=key,
+                                  signal_output_id=output_id)
+        snap = self.bars.snapshot(job.ticker, as_of)
+        evidence = [EvidenceRef(kind=EvidenceKind.SIGNAL_ENGINE_OUTPUT.value,
+                                reference_id=output_id)]
+        evidence += [EvidenceRef(kind=_KIND[s.provenance.table],
+                                 reference_id=s.provenance.record_id, layer=s.layer.value,
+                                 document_id=s.provenance.document_id,
+                                 weight=s.signed_strength, published_at=s.event_time)
+                     for s in signals]
+        return RecommendationJob(
+            ticker=job.ticker, company_id=company_id, as_of=as_of, origin_at=job.created_at,
+            idempotency_key=key, draft=draft.model_dump(mode="json", exclude={"id"}),
+            trend={w.window_label: w.score for w in windows},
+            trend_confidence=by_label["7d"].confidence,
+            contradiction=any(w.contradiction for w in windows),
+            last_bar_at=snap.bar_at if snap else None, last_price=snap.close if snap else None,
+            avg_volume=snap.avg_volume_20 if snap else None, sector=sector, evidence=evidence,
+        )
+
+    def _evaluate(
+        self, ticker: str, as_of: datetime, macro: float | None, sector: str | None
+    ) -> SignalOutput | None:
+        daily = self.bars.daily(ticker)
+        if daily is None:
+            return None
+        n = daily.count_until(int(as_of.timestamp()))
+        fundamentals = self.fundamentals.get(ticker, as_of)
+        key = (ticker, n, None if macro is None else round(macro, 2), fundamentals, sector,
+               as_of.date())
+        cached = self._outputs.get(key)
+        if cached is not None:
+            return cached
+        inputs = inputs_from_daily(ticker, daily, valuation=fundamentals.valuation,
+                                   macro_bias=macro, next_earnings=fundamentals.next_earnings,
+                                   sector=sector)
+        output = self.engine.evaluate(inputs, as_of, tick_id=f"agg-{ticker}-{n}")
+        if len(self._outputs) > 10_000:
+            self._outputs.clear()
+        self._outputs[key] = output
+        return output
+
+    def _window_rows(
+        self, company_id: int, ticker: str, windows: list[TrendWindowState], as_of: datetime,
+    ) -> None:
+        """Queue the rows of one ticker's windows; ``_flush`` writes a batch's at once."""
+        computed_at = as_of.astimezone(UTC)
+        for w in windows:
+            row = {
+                "company_id": company_id, "ticker": ticker, "window_label": w.window_label,
+                "score": w.score, "direction": w.direction.value, "confidence": w.confidence,
+                "signal_count": w.signal_count, "layer_scores": w.layer_scores,
+                "contradiction": w.contradiction, "contradiction_score": w.contradiction_score,
+                "last_signal_at": w.last_signal_at, "computed_at": computed_at,
+            }
+            # The newest computation of a (ticker, window) wins within a batch.
+            self._windows[(ticker, w.window_label)] = row
+            self._history.append(row)
+            half_life = WINDOWS[w.window_label][1]
+            for horizon_label, horizon in PROJECTION_HORIZONS.items():
+                score, confidence = project(w, horizon, half_life)
+                self._projections.append({
+                    "company_id": company_id, "ticker": ticker, "window_label": w.window_label,
+                    "horizon": horizon_label, "projected_score": score,
+                    "projected_direction": ("bullish" if score >= 0.15 else
+                                            "bearish" if score <= -0.15 else "neutral"),
+                    "confidence": confidence, "method": "half_life_decay",
+                    "computed_at": computed_at, "projected_for": computed_at + horizon,
+                    "inputs": {"score": w.score, "signals": w.signal_count},
+                })
+
+    def _flush(self, conn: sa.Connection) -> None:
+        upsert_many(conn, table_of(TrendWindow), list(self._windows.values()),
+                    ["ticker", "window_label"])
+        insert_ignore_many(conn, table_of(TrendHistory), self._history,
+                           ["ticker", "window_label", "computed_at"])
+        insert_ignore_many(conn, table_of(TrendProjection), self._projections,
+                           ["ticker", "window_label", "horizon", "computed_at"])
+        self._windows, self._history, self._projections = {}, [], []

@@ -1,0 +1,1 @@
+"""HTTP routers of the real-time tier, one module per concern."""

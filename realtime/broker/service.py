@@ -1,0 +1,248 @@
+"""The broker worker's handler: intent row → evaluate_order → approval → submit → fills.
+
+The ``orders`` row (status ``intent``, deterministic client_order_id) is committed before
+any broker call, then moved to ``submitting``. If the call's outcome is unknown (timeout,
+5xx, 429) the row becomes ``unknown`` and the order is looked up by client_order_id before
+anything is sent again, so an order accepted by the broker is never placed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from realtime.broker.base import Broker, BrokerOrder, OrderRequest
+from realtime.broker.errors import BrokerUnavailable, NotReconciled, OrderRejected
+from realtime.broker.ledger import BookedFill, apply_broker_order, record_event
+from realtime.lake import FillFact
+from realtime.messages import BrokerOrderJob
+from realtime.notifications import Notification, Notifier
+from realtime.risk.circuit_breaker import CircuitBreaker
+from realtime.risk.limits import RiskLimits, current_tier, review_tier
+from realtime.risk.orders import evaluate_order
+from realtime.risk.portfolio import load_portfolio
+from realtime.risk.reserve import sweep_profit
+from realtime.sql import insert_ignore, table_of
+from stonks import redis_keys
+from stonks.config import Settings
+from stonks.models.enums import OrderSide
+from stonks.models.orders import DecisionTrigger, Order, OrderStatus, OrderType
+from stonks.models.portfolio import Position
+from stonks.models.risk import EvaluationScope, RiskEvaluation
+from stonks.queues import Delivery, Producer
+
+logger = logging.getLogger(__name__)
+
+RESUMABLE = {OrderStatus.INTENT, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN}
+FillListener = Callable[[list[BookedFill]], None]
+
+
+class BrokerService:
+    """Places the orders of one broker account."""
+
+    def __init__(self, db: Engine, client: redis.Redis, settings: Settings, broker: Broker,
+                 account_id: int, account_name: str,
+                 on_fills: FillListener | None = None,
+                 notifier: Notifier | None = None) -> None:
+        self.db = db
+        self.client = client
+        self.settings = settings
+        self.broker = broker
+        self.account_id = account_id
+        self.breaker = CircuitBreaker(client, account_name)
+        self.limits = RiskLimits.from_settings(settings)
+        self.lake = Producer(client, redis_keys.QueueName.LAKE_PUBLISH)
+        self.on_fills = on_fills
+        self.notifier = notifier
+
+    def handle(self, deliveries: Sequence[Delivery[BrokerOrderJob]]) -> None:
+        for delivery in deliveries:
+            self.place(delivery.message)
+
+    # ---- the write-ahead intent ---------------------------------------------------------
+
+    def _intent(self, conn: sa.Connection, job: BrokerOrderJob) -> Any:
+        o = table_of(Order)
+        order_id = insert_ignore(conn, o, {
+            "client_order_id": job.client_order_id, "broker_account_id": self.account_id,
+            "decision_id": job.decision_id, "ticker": job.ticker, "side": job.side.value,
+            "order_type": job.order_type.value, "time_in_force": "day",
+            "quantity": job.quantity, "notional": job.notional, "limit_price": job.limit_price,
+            "source": job.source.value, "status": OrderStatus.INTENT.value,
+            "raw": {"origin_at": job.origin_at.isoformat(), "as_of": job.as_of.isoformat(),
+                    "sector": job.exits.get("sector"), "exits": job.exits,
+                    "reference_price": str(job.reference_price)},
+        }, ["client_order_id"])
+        if order_id is not None:
+            record_event(conn, order_id, "intent", "intent", OrderStatus.INTENT)
+        return conn.execute(sa.select(o).where(o.c.client_order_id == job.client_order_id)
+                            ).one()
+
+    def _gate(self, conn: sa.Connection, order: Any, job: BrokerOrderJob) -> OrderStatus:
+        """Risk and approval for an ``intent`` order; the status it moves to."""
+        portfolio = load_portfolio(conn, self.account_id)
+        if not portfolio.reconciled:
+            raise NotReconciled(f"account {self.account_id} is not reconciled; order waits")
+        limits = self.limits.for_tier(current_tier(conn, self.account_id,
+                                                   self.settings.risk_initial_tier))
+        quantity = Decimal(order.quantity) if order.quantity is not None else Decimal(0)
+        price = job.reference_price or Decimal(order.limit_price or 0)
+        evaluation = evaluate_order(
+            ticker=order.ticker, side=job.side, quantity=quantity, price=price,
+            sector=job.exits.get("sector"), portfolio=portfolio, limits=limits,
+            breaker=self.breaker.state(), is_exit=job.source is DecisionTrigger.EXIT)
+        conn.execute(sa.insert(table_of(RiskEvaluation)).values(
+            scope=EvaluationScope.ORDER.value, order_id=order.id, approved=evaluation.approved,
+            checks=evaluation.checks, reasons=evaluation.reasons,
+            evaluated_at=datetime.now(UTC)))
+        o = table_of(Order)
+        if not evaluation.approved:
+            reason = "; ".join(evaluation.reasons)
+            conn.execute(sa.update(o).where(o.c.id == order.id).values(
+                status=OrderStatus.REJECTED.value, reject_reason=f"risk: {reason}"))
+            record_event(conn, order.id, "risk_rejected", "rejected", OrderStatus.REJECTED,
+                         {"reasons": evaluation.reasons})
+            return OrderStatus.REJECTED
+        if evaluation.needs_approval and order.approved_by is None:
+            conn.execute(sa.update(o).where(o.c.id == order.id).values(
+                status=OrderStatus.PENDING_APPROVAL.value, requires_approval=True))
+            record_event(conn, order.id, "pending_approval", "pending_approval",
+                         OrderStatus.PENDING_APPROVAL)
+            return OrderStatus.PENDING_APPROVAL
+        conn.execute(sa.update(o).where(o.c.id == order.id).values(
+            status=OrderStatus.SUBMITTING.value, submitted_at=datetime.now(UTC)))
+        return OrderStatus.SUBMITTING
+
+    # ---- placing -------------------------------------------------------------------------
+
+    def place(self, job: BrokerOrderJob) -> OrderStatus:
+        """Drive one order as far as it can go now; returns its status."""
+        with self.db.begin() as conn:
+            order = self._intent(conn, job)
+            status = OrderStatus(order.status)
+            if status not in RESUMABLE:
+                return status  # done, rejected or waiting for approval: nothing to do
+            if status is OrderStatus.INTENT:
+                status = self._gate(conn, order, job)
+                if status is not OrderStatus.SUBMITTING:
+                    return status
+            order_id = int(order.id)
+        request = OrderRequest(client_order_id=job.client_order_id, ticker=job.ticker,
+                               side=job.side, quantity=job.quantity, notional=job.notional,
+                               order_type=job.order_type or OrderType.MARKET,
+                               limit_price=job.limit_price, as_of=job.as_of)
+        result = self._submit(order_id, request, known_sent=order.status != "intent")
+        return self.apply(order_id, result, job.exits)
+
+    def _submit(self, order_id: int, request: OrderRequest, *, known_sent: bool) -> BrokerOrder:
+        if known_sent:  # a previous attempt may have reached the broker: look before sending
+            found = self.broker.get_by_client_order_id(request.client_order_id)
+            if found is not None:
+                return found
+        try:
+            return self.broker.submit(request)
+        except OrderRejected as exc:
+            return BrokerOrder("", request.client_order_id, request.ticker, request.side,
+                               OrderStatus.REJECTED, Decimal(0), None, reject_reason=str(exc))
+        except BrokerUnavailable as exc:
+            self._mark(order_id, OrderStatus.UNKNOWN, "unknown", {"error": str(exc)})
+            logger.warning("order outcome unknown; looking it up",
+                           extra={"client_order_id": request.client_order_id, "error": str(exc)})
+            found = self.broker.get_by_client_order_id(request.client_order_id)
+            if found is None:
+                raise  # not at the broker: the queue retries, and the retry looks again first
+            return found
+
+    def _mark(self, order_id: int, status: OrderStatus, key: str,
+              payload: dict[str, Any]) -> None:
+        o = table_of(Order)
+        with self.db.begin() as conn:
+            conn.execute(sa.update(o).where(o.c.id == order_id).values(status=status.value))
+            record_event(conn, order_id, key, key, status, payload)
+
+    def apply(self, order_id: int, result: BrokerOrder,
+              exits: dict[str, Any] | None = None) -> OrderStatus:
+        """Book the broker's view of an order (idempotent per fill)."""
+        with self.db.begin() as conn:
+            booked = apply_broker_order(conn, order_id, result, exits)
+            record_event(conn, order_id, f"status:{result.status.value}", result.status.value,
+                         result.status, {"broker_order_id": result.broker_order_id})
+            tripped = None
+            # Only a sell realises P&L, so only a sell can move the breaker's inputs.
+            if any(b.side is OrderSide.SELL for b in booked):
+                self._after_sells(conn, booked)
+                portfolio = load_portfolio(conn, self.account_id)
+                before = self.breaker.state().tripped
+                state = self.breaker.check(
+                    conn, portfolio, self.limits,
+                    consecutive_losses=consecutive_losses(conn, self.account_id))
+                tripped = state.reason if state.tripped and not before else None
+        if tripped is not None and self.notifier is not None:
+            self.notifier.notify(Notification("circuit_breaker", "Circuit breaker tripped",
+                                              tripped))
+        if booked:
+            self.lake.publish_many([_fact(b) for b in booked])
+            if self.on_fills is not None:
+                self.on_fills(booked)
+            if self.notifier is not None:
+                for b in booked:
+                    self.notifier.notify(Notification(
+                        "fill", f"Filled {b.side.value} {b.ticker}",
+                        f"{b.fill.quantity} {b.ticker} @ {b.fill.price} (order {order_id})"))
+        return result.status
+
+    def _after_sells(self, conn: sa.Connection, booked: list[BookedFill]) -> None:
+        """Sweep realised profit into the reserve and review the account's risk tier."""
+        for b in booked:
+            sweep_profit(conn, self.account_id, profit=b.realized_pl,
+                         fraction=self.settings.risk_reserve_sweep_fraction,
+                         key=f"sweep:{b.order_id}:{b.fill.execution_id}", order_id=b.order_id)
+        p = table_of(Position)
+        closed = conn.execute(sa.select(p.c.realized_pl).where(
+            p.c.broker_account_id == self.account_id, p.c.status == "closed")).all()
+        wins = sum(1 for r in closed if Decimal(r.realized_pl) > 0)
+        tier = current_tier(conn, self.account_id, self.settings.risk_initial_tier)
+        review_tier(conn, self.account_id, tier, wins=wins, losses=len(closed) - wins,
+                    at=datetime.now(UTC))
+
+    def sync_open_orders(self) -> int:
+        """Poll the broker for our open orders and book what changed (the polling path)."""
+        o = table_of(Order)
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(o.c.id, o.c.client_order_id, o.c.raw).where(
+                o.c.broker_account_id == self.account_id,
+                o.c.status.in_([OrderStatus.SUBMITTED.value,
+                                OrderStatus.PARTIALLY_FILLED.value,
+                                OrderStatus.UNKNOWN.value]))).all()
+        for row in rows:
+            found = self.broker.get_by_client_order_id(row.client_order_id)
+            if found is not None:
+                self.apply(int(row.id), found, (row.raw or {}).get("exits"))
+        return len(rows)
+
+
+def consecutive_losses(conn: sa.Connection, account_id: int) -> int:
+    """Losing closed sells in a row, newest first (from the fill events)."""
+    p = table_of(Position)
+    rows = conn.execute(sa.select(p.c.realized_pl).where(
+        p.c.broker_account_id == account_id, p.c.status == "closed")
+        .order_by(p.c.closed_at.desc()).limit(50)).all()
+    count = 0
+    for row in rows:
+        if Decimal(row.realized_pl) >= 0:
+            break
+        count += 1
+    return count
+
+
+def _fact(booked: BookedFill) -> FillFact:
+    return FillFact(order_id=booked.order_id, ticker=booked.ticker, side=booked.side,
+                    quantity=booked.fill.quantity, price=booked.fill.price, fee=booked.fill.fee,
+                    execution_id=booked.fill.execution_id, occurred_at=booked.fill.occurred_at)

@@ -1,0 +1,144 @@
+"""The recommendation worker's handler.
+
+Each job becomes exactly one ``recommendations`` row (unique idempotency key), with its
+evidence rows and a ``risk_evaluations`` row, in one transaction. Actionable ones (BUY/SELL,
+active, not advisory) are then announced on the trading queue after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from realtime.lake import RecommendationFact
+from realtime.messages import TRADING_QUEUE, RecommendationCommitted, RecommendationJob
+from realtime.recommendation.thesis import template_thesis
+from realtime.sql import insert_ignore, table_of
+from stonks import redis_keys
+from stonks.config import Settings
+from stonks.models.enums import TradingMode
+from stonks.models.recommendations import (
+    Recommendation,
+    RecommendationAction,
+    RecommendationEvidence,
+    RecommendationStatus,
+)
+from stonks.models.risk import EvaluationScope, RiskEvaluation
+from stonks.queues import Delivery, Producer
+
+logger = logging.getLogger(__name__)
+
+ACTIONABLE = (RecommendationAction.BUY, RecommendationAction.SELL)
+
+
+def eligibility(job: RecommendationJob, settings: Settings) -> dict[str, dict[str, Any]]:
+    """Liquidity, price and data-freshness checks: name → {passed, value, limit}."""
+    age = None if job.last_bar_at is None else (job.as_of - job.last_bar_at).total_seconds()
+    max_age = settings.rec_max_data_age_days * 86400
+    return {
+        "price": {"passed": job.last_price is not None and job.last_price >= settings.rec_min_price,
+                  "value": job.last_price, "limit": settings.rec_min_price},
+        "liquidity": {"passed": (job.avg_volume or 0.0) >= settings.rec_min_avg_volume,
+                      "value": job.avg_volume, "limit": settings.rec_min_avg_volume},
+        "freshness": {"passed": age is not None and age <= max_age,
+                      "value": age, "limit": max_age},
+    }
+
+
+class RecommendationService:
+    """Handles batches of RecommendationJobs."""
+
+    def __init__(self, db: Engine, client: redis.Redis, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.producer = Producer(client, TRADING_QUEUE)
+        self.lake = Producer(client, redis_keys.QueueName.LAKE_PUBLISH)
+        self._facts: list[RecommendationFact] = []
+
+    def handle(self, deliveries: Sequence[Delivery[RecommendationJob]]) -> None:
+        announce: list[RecommendationCommitted] = []
+        self._facts = []
+        with self.db.begin() as conn:
+            for delivery in deliveries:
+                committed = self.build(conn, delivery.message)
+                if committed is not None:
+                    announce.append(committed)
+        if announce:
+            self.producer.publish_many(announce)
+        if self._facts:  # hand-off to the lake DAG, after the commit
+            self.lake.publish_many(self._facts)
+
+    def _suppression(self, conn: sa.Connection, job: RecommendationJob,
+                     rec: Recommendation) -> str | None:
+        if job.contradiction or rec.contradiction:
+            return "contradiction: strong signals or the two pipelines disagree"
+        cooldown = self.settings.rec_cooldown_s
+        if cooldown > 0 and rec.action in ACTIONABLE:
+            t = table_of(Recommendation)
+            since = datetime.now(UTC) - timedelta(seconds=cooldown)
+            recent = conn.execute(sa.select(t.c.id).where(
+                t.c.ticker == rec.ticker, t.c.action == rec.action.value,
+                t.c.status.in_([RecommendationStatus.ACTIVE.value,
+                                RecommendationStatus.ACTED.value]),
+                t.c.created_at >= since,
+            ).limit(1)).first()
+            if recent is not None:
+                return f"cooldown: recommendation {recent.id} in the same direction is recent"
+        return None
+
+    def build(self, conn: sa.Connection, job: RecommendationJob) -> RecommendationCommitted | None:
+        """Insert the recommendation of ``job`` (once); the trading announcement if actionable."""
+        rec = Recommendation.model_validate(job.draft)
+        rec.mode = TradingMode(self.settings.trading_mode)
+        checks = eligibility(job, self.settings)
+        rec.eligibility = checks
+        failed = [name for name, check in checks.items() if not check["passed"]]
+        reason = None
+        if failed:
+            rec.status = RecommendationStatus.INELIGIBLE
+            reason = "ineligible: " + ", ".join(failed)
+        else:
+            reason = self._suppression(conn, job, rec)
+            if reason is not None:
+                rec.status = RecommendationStatus.SUPPRESSED
+        rec.suppression_reason = reason
+        rec.thesis = template_thesis(rec, job.trend)
+        rec.thesis_source = "template"
+        rec.details = {**rec.details, "trend": job.trend, "as_of": job.as_of.isoformat(),
+                       "trend_confidence": job.trend_confidence, "sector": job.sector}
+        row = rec.model_dump(exclude={"id", "created_at", "updated_at"})
+        rec_id = insert_ignore(conn, table_of(Recommendation), row, ["idempotency_key"])
+        if rec_id is None:  # redelivery: the row and its side rows exist already
+            return None
+        evidence = table_of(RecommendationEvidence)
+        rows: list[dict[str, Any]] = [
+            {"recommendation_id": rec_id, "kind": e.kind, "reference_id": e.reference_id,
+                 "document_id": e.document_id, "layer": e.layer, "weight": e.weight,
+                 "published_at": e.published_at, "payload": {}} for e in job.evidence]
+        if rows:
+            conn.execute(sa.insert(evidence), rows)
+        conn.execute(sa.insert(table_of(RiskEvaluation)), [{
+            "scope": EvaluationScope.RECOMMENDATION.value, "recommendation_id": rec_id,
+            "approved": rec.status is RecommendationStatus.ACTIVE,
+            "risk_score": 1.0 - rec.confidence, "checks": checks,
+            "reasons": [reason] if reason else [], "evaluated_at": datetime.now(UTC),
+        }])
+        self._facts.append(RecommendationFact(
+            recommendation_id=rec_id, ticker=rec.ticker, action=rec.action.value,
+            status=rec.status.value, confidence=rec.confidence, probability=rec.probability,
+            as_of=job.as_of))
+        actionable = (rec.status is RecommendationStatus.ACTIVE and rec.action in ACTIONABLE
+                      and rec.mode is not TradingMode.ADVISORY)
+        logger.info("recommendation stored", extra={"ticker": rec.ticker, "id": rec_id,
+                                                    "action": rec.action.value,
+                                                    "status": rec.status.value})
+        if not actionable:
+            return None
+        return RecommendationCommitted(recommendation_id=rec_id, as_of=job.as_of,
+                                       origin_at=job.origin_at)

@@ -1,0 +1,86 @@
+"""The circuit breaker: trips on daily loss, consecutive losses or drawdown; reset by a human.
+
+Live state is a Redis hash (read on every decision); every trip and reset is also a
+``circuit_breaker_events`` row, the durable record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import redis
+import sqlalchemy as sa
+
+from realtime.risk.limits import RiskLimits
+from realtime.risk.portfolio import PortfolioState
+from realtime.sql import table_of
+from stonks import redis_keys
+from stonks.models.risk import BreakerEventKind, BreakerKind, CircuitBreakerEvent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    tripped: bool
+    breaker: str | None = None
+    reason: str | None = None
+
+
+class CircuitBreaker:
+    """Reads, trips and resets the breaker of one account."""
+
+    def __init__(self, client: redis.Redis, account_name: str) -> None:
+        self.client = client
+        self.key = redis_keys.circuit_breaker(account_name)
+
+    def state(self) -> BreakerState:
+        raw: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        if not raw or raw.get(b"tripped") != b"1":
+            return BreakerState(False)
+        return BreakerState(True, raw.get(b"breaker", b"").decode(),
+                            raw.get(b"reason", b"").decode())
+
+    def check(self, conn: sa.Connection, portfolio: PortfolioState, limits: RiskLimits,
+              consecutive_losses: int) -> BreakerState:
+        """Trip if a limit is breached (already tripped stays tripped)."""
+        current = self.state()
+        if current.tripped:
+            return current
+        equity = portfolio.equity if portfolio.equity > 0 else Decimal(1)
+        day_loss = -portfolio.day_pl / equity
+        candidates = [
+            (BreakerKind.DAILY_LOSS, day_loss, Decimal(str(limits.daily_loss_limit_fraction))),
+            (BreakerKind.DRAWDOWN, portfolio.drawdown, Decimal(str(limits.max_drawdown_fraction))),
+            (BreakerKind.CONSECUTIVE_LOSSES, Decimal(consecutive_losses),
+             Decimal(limits.max_consecutive_losses)),
+        ]
+        for kind, value, limit in candidates:
+            if value >= limit:
+                reason = f"{kind.value} {value:.4f} reached the limit {limit}"
+                self.trip(conn, portfolio.account_id, kind, reason, value, limit)
+                return BreakerState(True, kind.value, reason)
+        return current
+
+    def trip(self, conn: sa.Connection, account_id: int | None, kind: BreakerKind, reason: str,
+             value: Decimal | None = None, limit: Decimal | None = None) -> None:
+        conn.execute(sa.insert(table_of(CircuitBreakerEvent)).values(
+            broker_account_id=account_id, breaker=kind.value,
+            event=BreakerEventKind.TRIPPED.value,
+            observed_value=None if value is None else min(value, Decimal("999999")),
+            threshold=limit, reason=reason, occurred_at=datetime.now(UTC), details={}))
+        self.client.hset(self.key, mapping={"tripped": "1", "breaker": kind.value,
+                                            "reason": reason,
+                                            "at": datetime.now(UTC).isoformat()})
+        logger.warning("circuit breaker tripped", extra={"breaker": kind.value, "reason": reason})
+
+    def reset(self, conn: sa.Connection, account_id: int | None, actor: str) -> None:
+        state = self.state()
+        conn.execute(sa.insert(table_of(CircuitBreakerEvent)).values(
+            broker_account_id=account_id, breaker=state.breaker or BreakerKind.MANUAL.value,
+            event=BreakerEventKind.RESET.value, reason="reset", actor=actor,
+            occurred_at=datetime.now(UTC), details={}))
+        self.client.delete(self.key)

@@ -1,0 +1,66 @@
+"""The account as the gates see it: balances, open positions, P&L of the day, drawdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from realtime.sql import table_of
+from stonks.models.orders import BrokerAccount, ReconciliationStatus
+from stonks.models.portfolio import PortfolioSnapshot, Position, PositionStatus
+
+
+@dataclass(frozen=True)
+class HeldPosition:
+    ticker: str
+    quantity: Decimal
+    market_value: Decimal
+    sector: str | None
+
+
+@dataclass(frozen=True)
+class PortfolioState:
+    """Everything the trading gates and ``evaluate_order`` need about one account."""
+
+    account_id: int
+    account_name: str
+    cash: Decimal
+    equity: Decimal
+    reconciled: bool
+    positions: dict[str, HeldPosition] = field(default_factory=dict)
+    day_pl: Decimal = Decimal(0)
+    drawdown: Decimal = Decimal(0)
+    high_water_mark: Decimal | None = None
+
+    def sector_value(self, sector: str | None) -> Decimal:
+        return sum((p.market_value for p in self.positions.values()
+                    if sector is not None and p.sector == sector), Decimal(0))
+
+
+def load_portfolio(conn: sa.Connection, account_id: int) -> PortfolioState:
+    a = table_of(BrokerAccount)
+    account = conn.execute(sa.select(a).where(a.c.id == account_id)).one()
+    p = table_of(Position)
+    rows = conn.execute(sa.select(p.c.ticker, p.c.quantity, p.c.market_value, p.c.cost_basis,
+                                  p.c.sector)
+                        .where(p.c.broker_account_id == account_id,
+                               p.c.status == PositionStatus.OPEN.value)).all()
+    positions = {r.ticker: HeldPosition(r.ticker, Decimal(r.quantity),
+                                        Decimal(r.market_value if r.market_value is not None
+                                                else r.cost_basis), r.sector) for r in rows}
+    s = table_of(PortfolioSnapshot)
+    snap = conn.execute(sa.select(s.c.day_pl, s.c.drawdown, s.c.high_water_mark)
+                        .where(s.c.broker_account_id == account_id)
+                        .order_by(s.c.taken_at.desc()).limit(1)).first()
+    return PortfolioState(
+        account_id=account_id, account_name=account.name, cash=Decimal(account.cash),
+        equity=Decimal(account.equity),
+        reconciled=account.reconciliation_status == ReconciliationStatus.RECONCILED.value,
+        positions=positions,
+        day_pl=Decimal(snap.day_pl) if snap else Decimal(0),
+        drawdown=Decimal(snap.drawdown or 0) if snap else Decimal(0),
+        high_water_mark=(Decimal(snap.high_water_mark) if snap and snap.high_water_mark
+                         is not None else None),
+    )

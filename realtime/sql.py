@@ -1,0 +1,62 @@
+"""Dialect-aware INSERT … ON CONFLICT for PostgreSQL and SQLite (the two supported)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def table_of(model: Any) -> sa.Table:
+    """The Core table of a SQLModel table class."""
+    table: sa.Table = model.__table__
+    return table
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database dialect {conn.dialect.name}")
+
+
+def insert_ignore(
+    conn: sa.Connection, table: sa.Table, row: dict[str, Any], conflict: Sequence[str]
+) -> int | None:
+    """Insert ``row`` unless it conflicts on ``conflict``; the new id, or None if it existed."""
+    statement = _insert(conn, table).values(**row).on_conflict_do_nothing(
+        index_elements=list(conflict)).returning(table.c.id)
+    value = conn.execute(statement).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def upsert(
+    conn: sa.Connection, table: sa.Table, row: dict[str, Any], conflict: Sequence[str]
+) -> int:
+    """Insert ``row`` or update the existing one on ``conflict``; returns its id."""
+    insert = _insert(conn, table).values(**row)
+    updated = {k: insert.excluded[k] for k in row if k not in conflict}
+    statement = insert.on_conflict_do_update(
+        index_elements=list(conflict), set_=updated).returning(table.c.id)
+    return int(conn.execute(statement).scalar_one())
+
+
+def upsert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+                conflict: Sequence[str]) -> None:
+    """``upsert`` for many rows in one round trip (no ids returned)."""
+    if not rows:
+        return
+    insert = _insert(conn, table)
+    updated = {k: insert.excluded[k] for k in rows[0] if k not in conflict}
+    conn.execute(insert.on_conflict_do_update(index_elements=list(conflict), set_=updated), rows)
+
+
+def insert_ignore_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+                       conflict: Sequence[str]) -> None:
+    """``insert_ignore`` for many rows in one round trip (no ids returned)."""
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict)),
+                     rows)

@@ -1,0 +1,93 @@
+"""Exits: each open position's stop, target and trailing stop, evaluated on new bars.
+
+A triggered exit becomes a SELL decision through the trading engine (decision key
+``exit:<position>:<bar time>``, so re-evaluating the same bar never sells twice) and from
+there the same broker queue as every other order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from realtime.notifications import Notification, Notifier
+from realtime.sql import table_of
+from realtime.trading.engine import ProposedTrade, TradingEngine
+from stonks.models.enums import OrderSide
+from stonks.models.orders import DecisionTrigger
+from stonks.models.portfolio import Position, PositionStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExitSignal:
+    position_id: int
+    ticker: str
+    reason: str  # 'stop_loss', 'trailing_stop', 'target'
+    price: Decimal
+
+
+class ExitMonitor:
+    """Checks open positions of the trading engine's account against the bar at a moment."""
+
+    def __init__(self, engine: TradingEngine, notifier: Notifier | None = None) -> None:
+        self.engine = engine
+        self.notifier = notifier
+
+    def check(self, moment: datetime) -> list[ExitSignal]:
+        p = table_of(Position)
+        signals: list[ExitSignal] = []
+        with self.engine.db.begin() as conn:
+            rows = conn.execute(sa.select(p).where(
+                p.c.broker_account_id == self.engine.account_id,
+                p.c.status == PositionStatus.OPEN.value)).all()
+            for row in rows:
+                bar = self.engine.bars.snapshot(row.ticker, moment)
+                if bar is None:
+                    continue
+                high, low = Decimal(str(bar.high)), Decimal(str(bar.low))
+                trailing = row.trailing_stop
+                water = max(Decimal(row.high_water_price or high), high)
+                if trailing is not None and row.high_water_price is not None:
+                    # The trailing stop keeps its distance below the highest price seen.
+                    trailing = max(Decimal(trailing),
+                                   water - (Decimal(row.high_water_price) - Decimal(trailing)))
+                    conn.execute(sa.update(p).where(p.c.id == row.id).values(
+                        trailing_stop=trailing, high_water_price=water))
+                signal = _triggered(row, low, high, trailing)
+                if signal is not None:
+                    signals.append(signal)
+        for signal in signals:
+            self._exit(signal, moment)
+        return signals
+
+    def _exit(self, signal: ExitSignal, moment: datetime) -> None:
+        key = f"exit:{signal.position_id}:{int(moment.timestamp())}"
+        job = self.engine.decide(ProposedTrade(
+            decision_key=key, trigger=DecisionTrigger.EXIT, ticker=signal.ticker,
+            side=OrderSide.SELL, moment=moment, origin_at=moment, price=signal.price))
+        logger.info("exit triggered", extra={"ticker": signal.ticker, "reason": signal.reason,
+                                             "acted": job is not None})
+        if job is not None and self.notifier is not None and signal.reason != "target":
+            self.notifier.notify(Notification(
+                "stop_loss", f"Stop triggered: {signal.ticker}",
+                f"{signal.reason} at {signal.price}; selling {job.quantity}"))
+
+
+def _triggered(row: sa.Row[tuple[object, ...]], low: Decimal, high: Decimal,
+               trailing: Decimal | None) -> ExitSignal | None:
+    stop = getattr(row, "stop_loss", None)
+    target = getattr(row, "take_profit", None)
+    position_id, ticker = int(getattr(row, "id")), str(getattr(row, "ticker"))  # noqa: B009
+    if stop is not None and low <= Decimal(stop):
+        return ExitSignal(position_id, ticker, "stop_loss", Decimal(stop))
+    if trailing is not None and low <= trailing:
+        return ExitSignal(position_id, ticker, "trailing_stop", trailing)
+    if target is not None and high >= Decimal(target):
+        return ExitSignal(position_id, ticker, "target", Decimal(target))
+    return None

@@ -1,0 +1,162 @@
+"""The trading gates. Each is a pure function of a ``GateContext`` returning a GateResult.
+
+Order matters only for ``blocked_by`` (the first failure); every gate runs so the decision
+row records all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from realtime.risk.circuit_breaker import BreakerState
+from realtime.risk.limits import RiskLimits
+from realtime.risk.portfolio import PortfolioState
+from realtime.trading.calendar import session_minutes
+from stonks.models.enums import OrderSide
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    value: Any = None
+    limit: Any = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"passed": self.passed, "value": _json(self.value), "limit": _json(self.limit)}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def _json(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """What the gates look at for one prospective trade."""
+
+    ticker: str
+    side: OrderSide
+    confidence: float
+    notional: Decimal
+    sector: str | None
+    moment: datetime
+    portfolio: PortfolioState
+    limits: RiskLimits
+    breaker: BreakerState
+    next_earnings: date | None = None
+    returns: np.ndarray | None = None
+    held_returns: Mapping[str, np.ndarray] = field(default_factory=dict)
+    is_exit: bool = False
+
+
+def circuit_breaker(ctx: GateContext) -> GateResult:
+    if ctx.is_exit:  # exits reduce risk: a tripped breaker must not trap a position
+        return GateResult("circuit_breaker", True, ctx.breaker.breaker, None, "exit allowed")
+    return GateResult("circuit_breaker", not ctx.breaker.tripped, ctx.breaker.breaker, None,
+                      ctx.breaker.reason)
+
+
+def reconciliation(ctx: GateContext) -> GateResult:
+    return GateResult("reconciliation", ctx.portfolio.reconciled,
+                      "reconciled" if ctx.portfolio.reconciled else "unreconciled", "reconciled")
+
+
+def trading_window(ctx: GateContext) -> GateResult:
+    minutes = session_minutes(ctx.moment)
+    if minutes is None:
+        return GateResult("trading_window", False, ctx.moment.isoformat(), "NYSE session",
+                          "market closed")
+    since_open, to_close = minutes
+    if ctx.is_exit or ctx.side is OrderSide.SELL:
+        return GateResult("trading_window", True, round(since_open, 1), None)
+    passed = (since_open >= ctx.limits.no_entry_after_open_minutes
+              and to_close >= ctx.limits.no_entry_before_close_minutes)
+    return GateResult("trading_window", passed, round(since_open, 1),
+                      [ctx.limits.no_entry_after_open_minutes,
+                       ctx.limits.no_entry_before_close_minutes],
+                      None if passed else "no entries right after the open or before the close")
+
+
+def confidence(ctx: GateContext) -> GateResult:
+    if ctx.is_exit:
+        return GateResult("confidence", True, ctx.confidence, None, "exit")
+    return GateResult("confidence", ctx.confidence >= ctx.limits.min_confidence,
+                      round(ctx.confidence, 4), ctx.limits.min_confidence)
+
+
+def max_positions(ctx: GateContext) -> GateResult:
+    held = len(ctx.portfolio.positions)
+    if ctx.side is OrderSide.SELL or ctx.ticker in ctx.portfolio.positions:
+        return GateResult("max_positions", True, held, ctx.limits.max_positions)
+    return GateResult("max_positions", held < ctx.limits.max_positions, held,
+                      ctx.limits.max_positions)
+
+
+def sector_exposure(ctx: GateContext) -> GateResult:
+    if ctx.side is OrderSide.SELL:
+        return GateResult("sector_exposure", True, None, ctx.limits.max_sector_fraction)
+    equity = ctx.portfolio.equity
+    if ctx.sector is None or equity <= 0:
+        return GateResult("sector_exposure", True, None, ctx.limits.max_sector_fraction,
+                          "sector unknown")
+    after = (ctx.portfolio.sector_value(ctx.sector) + ctx.notional) / equity
+    return GateResult("sector_exposure", after <= Decimal(str(ctx.limits.max_sector_fraction)),
+                      round(float(after), 6), ctx.limits.max_sector_fraction)
+
+
+def correlation(ctx: GateContext) -> GateResult:
+    if ctx.side is OrderSide.SELL or ctx.returns is None or not ctx.held_returns:
+        return GateResult("correlation", True, None, ctx.limits.max_correlation,
+                          None if ctx.side is OrderSide.SELL else "nothing to correlate with")
+    names = [t for t, r in ctx.held_returns.items()
+             if t != ctx.ticker and len(r) == len(ctx.returns)]
+    worst, worst_ticker = -1.0, None
+    if names:
+        # One matrix product for every held position instead of a corrcoef per pair.
+        held = np.vstack([ctx.held_returns[t] for t in names])
+        a = ctx.returns - ctx.returns.mean()
+        h = held - held.mean(axis=1, keepdims=True)
+        denominator = np.linalg.norm(h, axis=1) * np.linalg.norm(a)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            correlations = np.where(denominator > 0, h @ a / denominator, np.nan)
+        if np.isfinite(correlations).any():
+            i = int(np.nanargmax(correlations))
+            worst, worst_ticker = float(correlations[i]), names[i]
+    if worst_ticker is None:
+        return GateResult("correlation", True, None, ctx.limits.max_correlation)
+    return GateResult("correlation", worst <= ctx.limits.max_correlation, round(worst, 4),
+                      ctx.limits.max_correlation, f"highest with {worst_ticker}")
+
+
+def earnings_blackout(ctx: GateContext) -> GateResult:
+    if ctx.side is OrderSide.SELL:
+        return GateResult("earnings_blackout", True, None, ctx.limits.earnings_blackout_days)
+    if ctx.next_earnings is None:
+        return GateResult("earnings_blackout", True, None, ctx.limits.earnings_blackout_days,
+                          "earnings date unknown")
+    days = (ctx.next_earnings - ctx.moment.date()).days
+    passed = not 0 <= days <= ctx.limits.earnings_blackout_days
+    return GateResult("earnings_blackout", passed, days, ctx.limits.earnings_blackout_days)
+
+
+GATES: tuple[Callable[[GateContext], GateResult], ...] = (
+    circuit_breaker, reconciliation, trading_window, confidence, max_positions,
+    sector_exposure, correlation, earnings_blackout,
+)
+
+
+def run_gates(ctx: GateContext) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """Every gate's result and the name of the first that failed (None if all passed)."""
+    results = [gate(ctx) for gate in GATES]
+    blocked = next((r.name for r in results if not r.passed), None)
+    return {r.name: r.as_dict() for r in results}, blocked

@@ -1,0 +1,94 @@
+"""``python -m realtime.workers``: run the real-time workers as separate processes.
+
+``--queues`` picks the queues (default: all four), ``--concurrency`` the processes per
+queue; each process is one consumer in the queue's group, so more processes scale out.
+``--one QUEUE`` runs a single consumer in this process (what each child runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from realtime.workers.runtime import QUEUES, build_worker
+from stonks.config import get_settings
+from stonks.db.engine import create_engine_for
+from stonks.redis_client import connect
+
+logger = logging.getLogger("realtime.workers")
+
+
+def run_one(queue: str, slot: int) -> int:
+    settings = get_settings()
+    db = create_engine_for(settings.effective_database_url)
+    client = connect(settings=settings)
+    name = f"{queue}-{socket.gethostname()}-{os.getpid()}-{slot}"
+    worker = build_worker(queue, name, settings, db, client)
+    worker.consumer.install_signal_handlers()
+    worker.run()
+    client.close()
+    db.dispose()
+    return 0
+
+
+def supervise(queues: list[str], concurrency: int) -> int:
+    children: list[subprocess.Popen[bytes]] = []
+    for queue in queues:
+        for slot in range(concurrency):
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "realtime.workers", "--one", queue, "--slot", str(slot)]))
+    stopping = False
+
+    def _forward(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    code = 0
+    while children:
+        for child in list(children):
+            rc = child.poll()
+            if rc is None:
+                continue
+            children.remove(child)
+            if not stopping:
+                logger.error("worker exited unexpectedly (rc=%s); stopping the rest", rc)
+                code = rc or 1
+                _forward(signal.SIGTERM, None)
+        time.sleep(0.2)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stonks realtime workers",
+                                     description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--queues", default=",".join(QUEUES),
+                        help=f"comma-separated subset of {','.join(QUEUES)}")
+    parser.add_argument("--concurrency", type=int, default=1, help="processes per queue")
+    parser.add_argument("--one", metavar="QUEUE", help=argparse.SUPPRESS)
+    parser.add_argument("--slot", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("STONKS_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.one:
+        return run_one(args.one, args.slot)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown or args.concurrency < 1:
+        parser.error(f"unknown queues {unknown}" if unknown else "--concurrency must be >= 1")
+    return supervise(queues, args.concurrency)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
