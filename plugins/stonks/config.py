@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stonks.errors import ConfigurationError
@@ -241,6 +248,27 @@ class Settings(BaseSettings):
             raise ValueError(f"production mode requires {', '.join(missing)}")
         if self.database_url and not self.database_url.startswith("postgresql"):
             raise ValueError("STONKS_DATABASE_URL must be a postgresql:// URL in production mode")
+        return self
+
+    @field_validator("alpaca_base_url", "polygon_base_url", "sec_base_url", "sec_archives_url")
+    @classmethod
+    def _provider_url_is_http(cls, value: str, info: ValidationInfo) -> str:
+        variable = f"{ENV_PREFIX}{str(info.field_name).upper()}"
+        return _check_url(value, variable, ("http", "https")) or value
+
+    @model_validator(mode="after")
+    def _alpaca_needs_keys(self) -> Settings:
+        if self.broker == "alpaca":
+            missing = [
+                name
+                for name, value in (
+                    ("STONKS_ALPACA_API_KEY_ID", self.alpaca_api_key_id),
+                    ("STONKS_ALPACA_SECRET_KEY", self.alpaca_secret_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"STONKS_BROKER=alpaca requires {', '.join(missing)}")
         return self
 
     @model_validator(mode="after")

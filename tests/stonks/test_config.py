@@ -87,3 +87,19 @@ def test_production_rejects_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STONKS_DATABASE_URL", "sqlite:///x.db")
     with pytest.raises(ConfigurationError, match="STONKS_DATABASE_URL must be a postgresql"):
         load_settings()
+
+
+def test_alpaca_broker_without_keys_names_the_missing_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STONKS_BROKER", "alpaca")
+    monkeypatch.setenv("STONKS_ALPACA_API_KEY_ID", "PKTEST")
+    with pytest.raises(ConfigurationError, match="STONKS_ALPACA_SECRET_KEY") as raised:
+        load_settings()
+    assert "PKTEST" not in str(raised.value)
+
+
+def test_a_provider_url_that_is_not_http_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STONKS_ALPACA_BASE_URL", "paper-api.alpaca.markets")
+    with pytest.raises(ConfigurationError, match="STONKS_ALPACA_BASE_URL"):
+        load_settings()
