@@ -2,7 +2,9 @@
 
 Indicators with TA-Lib's semantics (lookbacks, NaN padding, seeding), rolling building
 blocks, swing pivots and Fibonacci levels, moving-average stack alignment, session-aware
-bar resampling, chart-pattern detectors and a batch API for many series at once. Compiled
+bar resampling, chart-pattern detectors and a batch API for many series at once
+(``batch_indicators``; ``zigzag_batch`` and ``last_sma_batch`` for swing pivots and
+moving-average stacks). Compiled
 with Cython; no I/O, no logging.
 
 Conventions shared by every function taking price arrays:
@@ -35,6 +37,12 @@ from signal_kernels._results import (
 )
 from signal_kernels._rolling import rolling_max, rolling_min, rolling_std
 from signal_kernels._swings import fibonacci_levels, zigzag
+from signal_kernels._swings_batch import (
+    ZigzagBatchOutputs,
+    allocate_zigzag_outputs,
+    last_sma_batch,
+    zigzag_batch,
+)
 from signal_kernels._trend import ma_stack_alignment
 from signal_kernels._volatility import atr, bbands, true_range
 
@@ -46,7 +54,9 @@ __all__ = [
     "IndicatorSet",
     "Pivots",
     "ResampledBars",
+    "ZigzagBatchOutputs",
     "allocate_batch_outputs",
+    "allocate_zigzag_outputs",
     "atr",
     "batch_indicators",
     "bbands",
@@ -56,6 +66,7 @@ __all__ = [
     "find_cup_and_handle",
     "impulse_rule_violations",
     "indicators_all",
+    "last_sma_batch",
     "ma_stack_alignment",
     "macd",
     "resample_bars",
@@ -66,4 +77,5 @@ __all__ = [
     "sma",
     "true_range",
     "zigzag",
+    "zigzag_batch",
 ]

@@ -3,7 +3,7 @@
 This is the one place the engine touches the kernels. A panel holds every ticker of one
 timeframe bars-major (``(n_bars, n_tickers)``, leading NaN for short histories), so one
 ``batch_indicators`` call computes RSI, ATR and SMA20 of all tickers; swings, patterns and
-the moving-average stack come per series from ``structure``.
+the moving-average stack come from the batch kernels through ``structure``.
 
 A ``KernelWorkspace`` keeps the kernel output buffers and, per timeframe, the previous
 tick's panel and features. A ticker whose bars (every value of its window) are unchanged
@@ -52,8 +52,8 @@ def kernel_status() -> dict[str, str]:
     """Which signal_kernels function computes each concept (there are no stand-ins left)."""
     return {
         "rsi, atr, sma20, sma50": "signal_kernels.batch_indicators",
-        "moving averages 10, 100, 200": "signal_kernels.sma",
-        "swing pivots": "signal_kernels.zigzag",
+        "moving averages 10, 100, 200": "signal_kernels.last_sma_batch",
+        "swing pivots": "signal_kernels.zigzag_batch",
         "fibonacci": "signal_kernels.fibonacci_levels",
         "elliott wave": "signal_kernels.elliott_wave",
         "cup & handle": "signal_kernels.find_cup_and_handle",
@@ -180,6 +180,7 @@ class KernelWorkspace:
         self._previous: dict[Timeframe, _Previous] = {}
         self.swings = st.SwingCache()
         self._readings: dict[tuple[Timeframe, int], tuple[TimeframeFeatures, SignalReading]] = {}
+        self._structure_buffers: dict[Timeframe, st.StructureBuffers] = {}
         self._lock = threading.Lock()
         self.rows_computed = 0  # structure rows recomputed so far (for tests and benchmarks)
 
@@ -207,6 +208,12 @@ class KernelWorkspace:
             del self._outputs[stale]
         self._outputs[key] = found
         return found
+
+    def structure_buffers(self, timeframe: Timeframe) -> st.StructureBuffers:
+        """Kernel buffers of the structure rows; per timeframe, as timeframes run
+        concurrently (see gather)."""
+        with self._lock:
+            return self._structure_buffers.setdefault(timeframe, st.StructureBuffers())
 
     def unchanged(self, panel: Panel) -> tuple[npt.NDArray[np.bool_], _Previous | None]:
         """Per ticker: is its whole window identical to the previous tick's?"""
@@ -313,7 +320,7 @@ def _structure(
     panel: Panel, available: npt.NDArray[np.bool_], same: npt.NDArray[np.bool_],
     previous: _Previous | None, workspace: KernelWorkspace,
 ) -> FloatArray:
-    """Structure rows: reused for unchanged tickers, recomputed (per series) for the rest."""
+    """Structure rows: reused for unchanged tickers, recomputed (one batch) for the rest."""
     n = panel.n_tickers
     rows = np.empty((n, st.ROW_WIDTH))
     rows[:] = st.EMPTY_ROW
@@ -321,25 +328,14 @@ def _structure(
         rows[same] = previous.features.structure[same]
     todo = np.flatnonzero(available & ~same)
     if todo.size:
-        # Series-major copies of just the columns to recompute, so each slice is contiguous.
-        high = np.ascontiguousarray(panel.high[:, todo].T)
-        low = np.ascontiguousarray(panel.low[:, todo].T)
-        close = np.ascontiguousarray(panel.close[:, todo].T)
-        n_bars = panel.close.shape[0]
-        trailing = panel.timeframe is Timeframe.D  # only the daily exits read it
-        swings = workspace.swings
-        indices = todo.tolist()
-        starts = (n_bars - panel.lengths[todo]).tolist()
-
-        def compute(first: int, stop: int) -> None:
-            for j in range(first, stop):
-                start = starts[j]
-                st.structure_row(high[j, start:], low[j, start:], close[j, start:],
-                                 rows[indices[j]], swings, trailing_high=trailing)
-
-        # One thread: splitting the rows over the engine's second thread was measured
-        # slower on the shared two-core machine (the other core is rarely idle).
-        compute(0, len(indices))
+        rows[todo] = st.structure_rows(
+            np.ascontiguousarray(panel.high, dtype=np.float64),
+            np.ascontiguousarray(panel.low, dtype=np.float64),
+            np.ascontiguousarray(panel.close, dtype=np.float64),
+            np.ascontiguousarray(panel.lengths, dtype=np.int64), todo,
+            workspace.structure_buffers(panel.timeframe), workspace.swings,
+            trailing_high=panel.timeframe is Timeframe.D,  # only the daily exits read it
+        )
         workspace.count_rows(int(todo.size))
     return rows
 

@@ -1,28 +1,36 @@
-"""Per-series structure through ``signal_kernels``: moving averages, swings, Fibonacci, patterns.
+"""Structure through ``signal_kernels``: moving averages, swings, Fibonacci, patterns.
 
-The indicators come from one batch call per timeframe (see ``features``); what has no batch
-form - zigzag pivots, Fibonacci levels, Elliott counts, cup & handle, the moving averages of
-the stack - is computed here one series at a time and packed into one float row per ticker,
-so a timeframe's rows stack into a ``(n_tickers, ROW_WIDTH)`` matrix and the signals stay
-vectorised across tickers. ``features`` only recomputes the rows of tickers whose bars
-changed since the previous tick.
+The indicators come from one batch call per timeframe (see ``features``). The structure -
+zigzag pivots, Fibonacci levels, Elliott counts, cup & handle, the moving averages of the
+stack - is packed into one float row per ticker, so a timeframe's rows stack into a
+``(n_tickers, ROW_WIDTH)`` matrix and the signals stay vectorised across tickers.
+``structure_rows`` fills the rows of many tickers at once: pivots and moving averages
+through the batch kernels (``zigzag_batch``, ``last_sma_batch``), Elliott/Fibonacci through
+the ``SwingCache`` and cup & handle per series. ``structure_row`` is the same row for one
+series through the single-series kernels; the two agree bit for bit (tested). ``features``
+only recomputes the rows of tickers whose bars changed since the previous tick.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from realtime.signal_engine.contracts import FloatArray
 from signal_kernels import (
     ElliottWave,
     FibonacciLevels,
     Pivots,
+    ZigzagBatchOutputs,
+    allocate_zigzag_outputs,
     elliott_wave,
     fibonacci_levels,
     find_cup_and_handle,
+    last_sma_batch,
     rolling_max,
     sma,
     zigzag,
+    zigzag_batch,
 )
 
 MA_PERIODS = (10, 20, 50, 100, 200)
@@ -114,16 +122,7 @@ def structure_row(
     if trailing_high:
         lookback = min(TRAIL_LOOKBACK, n)
         row[RECENT_HIGH] = rolling_max(high[n - lookback :], lookback)[-1]
-    if n >= CUP_MIN_BARS + 3:  # shorter: unknown, not "no pattern"
-        recent = close[n - CUP_WINDOW :] if n > CUP_WINDOW else close
-        bases = find_cup_and_handle(recent, min_cup_bars=CUP_MIN_BARS,
-                                    max_cup_bars=recent.shape[0] - 3)
-        # The newest base counts while its handle forms or it broke out a few bars ago.
-        if bases and bases[-1].handle_end >= recent.shape[0] - 1 - CUP_RECENT_BARS:
-            row[CUP_QUALITY] = bases[-1].quality
-            row[CUP_RIM] = bases[-1].breakout_level
-        else:
-            row[CUP_QUALITY] = 0.0
+    _cup_and_handle(close[n - CUP_WINDOW :] if n > CUP_WINDOW else close, row)
 
     pivots = zigzag(high, low, atr_multiple=ZIGZAG_ATR_MULTIPLE, close=close,
                     atr_period=ATR_PERIOD)
@@ -149,6 +148,116 @@ def structure_row(
         if swings is not None:
             swings.store(key, found)
     row[FIB_LOW:RECENT_HIGH] = found
+
+
+def _cup_and_handle(recent: FloatArray, row: FloatArray) -> None:
+    """Quality and rim of the newest cup & handle base in ``recent``: the last CUP_WINDOW
+    closes of a series (all of them if it is shorter), no leading NaN."""
+    if recent.shape[0] >= CUP_MIN_BARS + 3:  # shorter: unknown, not "no pattern"
+        bases = find_cup_and_handle(recent, min_cup_bars=CUP_MIN_BARS,
+                                    max_cup_bars=recent.shape[0] - 3)
+        # The newest base counts while its handle forms or it broke out a few bars ago.
+        if bases and bases[-1].handle_end >= recent.shape[0] - 1 - CUP_RECENT_BARS:
+            row[CUP_QUALITY] = bases[-1].quality
+            row[CUP_RIM] = bases[-1].breakout_level
+        else:
+            row[CUP_QUALITY] = 0.0
+
+
+class StructureBuffers:
+    """Reusable kernel outputs for ``structure_rows`` (one per timeframe: not shared)."""
+
+    def __init__(self) -> None:
+        self._zigzag: ZigzagBatchOutputs | None = None
+        self._means: FloatArray | None = None
+
+    def zigzag(self, n_series: int) -> ZigzagBatchOutputs:
+        if self._zigzag is None or self._zigzag.n_series != n_series:
+            # One slot more than the row keeps: the running extreme of the swing in progress.
+            self._zigzag = allocate_zigzag_outputs(n_series, PIVOT_SLOTS + 1)
+        return self._zigzag
+
+    def means(self, n_periods: int, n_series: int) -> FloatArray:
+        if self._means is None or self._means.shape != (n_periods, n_series):
+            self._means = np.empty((n_periods, n_series))
+        return self._means
+
+
+def structure_rows(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    lengths: npt.NDArray[np.int64],
+    series: npt.NDArray[np.intp],
+    buffers: StructureBuffers,
+    swings: SwingCache | None = None,
+    *,
+    trailing_high: bool = True,
+) -> FloatArray:
+    """The structure rows ``(len(series), ROW_WIDTH)`` of some columns of bars-major panels.
+
+    Column s holds its ``lengths[s]`` bars in its last rows (nothing above them is read);
+    ``series`` picks the columns, each with at least ATR_PERIOD+1 bars. Each row equals
+    what ``structure_row`` writes for that column's bars.
+    """
+    n_bars = close.shape[0]
+    k = series.shape[0]
+    rows = np.empty((k, ROW_WIDTH))
+    rows[:] = EMPTY_ROW
+    # The kernels run over every column (a few µs each, no Python per series); the rows
+    # take the picked ones.
+    all_series = close.shape[1]
+    periods = [(j, p) for j, p in SERIES_MA_PERIODS if p <= n_bars]
+    if periods:
+        means = last_sma_batch(close, [p for _, p in periods],
+                               buffers.means(len(periods), all_series), lengths=lengths)
+        for i, (j, _) in enumerate(periods):
+            rows[:, MA + j] = means[i, series]
+    zz = zigzag_batch(high, low, close, buffers.zigzag(all_series),
+                      atr_multiple=ZIGZAG_ATR_MULTIPLE, atr_period=ATR_PERIOD, lengths=lengths)
+    price, kind = zz.price[series], zz.kind[series]
+    # zigzag confirms every pivot but the newest (the running extreme of the swing in
+    # progress), so the last slot is the leg and the PIVOT_SLOTS before it are confirmed.
+    rows[:, PIVOT_PRICE : PIVOT_PRICE + PIVOT_SLOTS] = price[:, :PIVOT_SLOTS]
+    rows[:, PIVOT_KIND : PIVOT_KIND + PIVOT_SLOTS] = kind[:, :PIVOT_SLOTS]
+    rows[:, LEG_EXTREME] = price[:, PIVOT_SLOTS]
+    rows[:, LEG_DIRECTION] = kind[:, PIVOT_SLOTS]
+
+    tail = min(CUP_WINDOW, n_bars)
+    closes = np.ascontiguousarray(close[n_bars - tail :, series].T)  # contiguous per ticker
+    sizes = lengths[series]
+    if trailing_high:
+        for i, size in enumerate(sizes.tolist()):
+            lookback = min(TRAIL_LOOKBACK, size)
+            rows[i, RECENT_HIGH] = rolling_max(high[n_bars - lookback :, series[i]],
+                                               lookback)[-1]
+    starts = (tail - np.minimum(sizes, tail)).tolist()
+    confirmed_counts = (zz.count[series] - 1).tolist()
+    for i in range(k):
+        _cup_and_handle(closes[i, starts[i] :], rows[i])
+        m = confirmed_counts[i]
+        if m < 2:
+            continue
+        key = price[i, PIVOT_SLOTS - min(m, ELLIOTT_PIVOTS) : PIVOT_SLOTS].tobytes()
+        found = swings.lookup(key) if swings is not None else None
+        if found is None:
+            found = _swing_values_of_slots(zz, int(series[i]), min(m, PIVOT_SLOTS))
+            if swings is not None:
+                swings.store(key, found)
+        rows[i, FIB_LOW:RECENT_HIGH] = found
+    return rows
+
+
+def _swing_values_of_slots(zz: ZigzagBatchOutputs, s: int, confirmed: int) -> FloatArray:
+    """``_swing_values`` of series s from its kept pivots (the ``confirmed`` newest
+    confirmed ones and the running extreme: all that Fibonacci and Elliott read)."""
+    first = PIVOT_SLOTS - confirmed
+    found = np.array(_swing_values(Pivots(
+        index=zz.index[s, first:], price=zz.price[s, first:], kind=zz.kind[s, first:],
+        confirmed=zz.confirmed[s, first:],
+    )))
+    found.flags.writeable = False
+    return found
 
 
 def _swing_values(pivots: Pivots) -> tuple[float, ...]:

@@ -160,14 +160,18 @@ def test_a_series_that_breaks_a_kernel_costs_only_its_own_timeframe(
         clean = engine.evaluate_batch(inputs, AS_OF, "t")
     poisoned = inputs[1].bars_for(Timeframe.D)
     assert isinstance(poisoned, Bars)
-    real_zigzag = st.zigzag
+    real_zigzag_batch = st.zigzag_batch
 
-    def zigzag_failing_on_one_series(high, low=None, **kwargs):  # type: ignore[no-untyped-def]
-        if len(high) == len(poisoned) and high[-1] == poisoned.high[-1]:
+    def zigzag_failing_on_one_series(high, low, close, out, **kwargs):  # type: ignore[no-untyped-def]
+        # The engine computes pivots of a panel's columns in one batch call: it fails
+        # whenever the poisoned series is among them.
+        lengths = kwargs["lengths"]
+        if any(lengths[s] == len(poisoned) and high[-1, s] == poisoned.high[-1]
+               for s in range(high.shape[1])):
             raise RuntimeError("kernel fault")
-        return real_zigzag(high, low, **kwargs)
+        return real_zigzag_batch(high, low, close, out, **kwargs)
 
-    monkeypatch.setattr(st, "zigzag", zigzag_failing_on_one_series)
+    monkeypatch.setattr(st, "zigzag_batch", zigzag_failing_on_one_series)
     with SignalEngine(parallel=False) as engine:
         outputs = engine.evaluate_batch(inputs, AS_OF, "t")
     errors = outputs[1].evidence["errors"]
