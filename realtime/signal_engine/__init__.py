@@ -23,7 +23,13 @@ from realtime.signal_engine.contracts import (
 )
 from realtime.signal_engine.delta import AgreementRecorder, AgreementStats
 from realtime.signal_engine.engine import SignalEngine
-from realtime.signal_engine.normalizer import MarketBatch, assemble, inputs_from_daily
+from realtime.signal_engine.normalizer import (
+    MarketBatch,
+    assemble,
+    inputs_from_daily,
+    inputs_from_intraday,
+    resample_intraday,
+)
 from realtime.signal_engine.persistence import persist_outputs, to_recommendation
 
 __all__ = [
@@ -46,7 +52,9 @@ __all__ = [
     "Verdict",
     "assemble",
     "inputs_from_daily",
+    "inputs_from_intraday",
     "is_known",
     "persist_outputs",
+    "resample_intraday",
     "to_recommendation",
 ]

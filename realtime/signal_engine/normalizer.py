@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from realtime.signal_engine.contracts import (
     TIMEFRAMES,
@@ -169,6 +171,67 @@ def _period_end(first_day: date, timeframe: Timeframe) -> date:
         return first_day + timedelta(days=4 - first_day.weekday())  # Friday of the ISO week
     following = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1)
     return following - timedelta(days=1)
+
+
+INTRADAY_SECONDS = {Timeframe.M30: 1800, Timeframe.H1: 3600, Timeframe.H4: 4 * 3600}
+
+
+def resample_intraday(
+    starts_ns: npt.ArrayLike,
+    open_: npt.ArrayLike,
+    high: npt.ArrayLike,
+    low: npt.ArrayLike,
+    close: npt.ArrayLike,
+    volume: npt.ArrayLike,
+    timeframe: Timeframe,
+) -> Bars:
+    """Intraday bars (UTC epoch-ns starts) into M30, H1, H4 or D Bars on New York sessions.
+
+    Each output bar is stamped when it is final: its bucket's end, or the 16:00 close for
+    the session's last (shorter) bucket and for D. A bucket still open at ``as_of`` is
+    therefore never read, so a verdict cannot change when later bars arrive.
+    """
+    if timeframe not in (*INTRADAY_SECONDS, Timeframe.D):
+        raise ValueError(f"intraday bars resample into M30, H1, H4 or D, not {timeframe}")
+    kernel_timeframe: Literal["M30", "H1", "H4", "D"] = timeframe.value  # type: ignore[assignment]
+    out = resample_bars(starts_ns, open_, high, low, close, volume, kernel_timeframe)
+    starts_s = out.timestamp // 1_000_000_000
+    closes = np.array(
+        [session_close_epoch(datetime.fromtimestamp(int(t), NEW_YORK).date()) for t in starts_s],
+        dtype=np.int64,
+    )
+    if timeframe is Timeframe.D:
+        stamps = closes
+    else:
+        stamps = np.minimum(starts_s + INTRADAY_SECONDS[timeframe], closes)
+    return Bars.from_arrays(stamps, out.open, out.high, out.low, out.close, out.volume)
+
+
+def inputs_from_intraday(
+    ticker: str,
+    starts_ns: npt.ArrayLike,
+    open_: npt.ArrayLike,
+    high: npt.ArrayLike,
+    low: npt.ArrayLike,
+    close: npt.ArrayLike,
+    volume: npt.ArrayLike,
+    *,
+    valuation: Valuation | None = None,
+    macro_bias: float | None = None,
+    next_earnings: date | None = None,
+    sector: str | None = None,
+) -> TickerInputs:
+    """TickerInputs for all six timeframes from one intraday series (e.g. 5-minute bars).
+
+    M30, H1, H4 and D come from the intraday bars, W and M from those daily bars.
+    """
+    columns = (starts_ns, open_, high, low, close, volume)
+    intraday = {tf: resample_intraday(*columns, tf) for tf in INTRADAY_SECONDS}
+    daily = resample_intraday(*columns, Timeframe.D)
+    return inputs_from_daily(
+        ticker, daily, intraday=intraday, valuation=valuation, macro_bias=macro_bias,
+        next_earnings=next_earnings, sector=sector,
+    )
 
 
 def inputs_from_daily(
