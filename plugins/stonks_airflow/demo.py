@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     first = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     for offset in range(args.days):
-        # A daily CronDataIntervalTimetable run at D+1 covers the interval [D, D+1).
+        # A daily CronDataIntervalTimetable run at D+1 covers the interval [D, D+1); the
+        # NYSE-session DAG (ingest_market_bars) covers the last session closed by D+1: D.
         logical = first + timedelta(days=offset + 1)
         states = []
         for dag_id in INGESTION_DAGS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,16 @@ def test_ingestion_and_processing_dags_run_over_the_sample_window(
     assert {r.key for r in runs} == {"sample_news", "sample_filings", "sample_macro",
                                      "sample_bars"}
     assert all(r.status == "succeeded" for r in runs)
-    assert all((r.window_end - r.window_start).days == 1 for r in runs)
-    window_start = runs[0].window_start
+    # Documents run on UTC days; bars on the NYSE session that closed before DAY (27 Jan).
+    windows = {r.key: (r.window_start, r.window_end) for r in runs}
+    assert all(end - start == timedelta(days=1) for key, (start, end) in windows.items()
+               if key != "sample_bars")
+    assert windows["sample_bars"] == (datetime(2010, 1, 27, 14, 30, tzinfo=UTC),
+                                      datetime(2010, 1, 27, 21, 0, tzinfo=UTC))
+    window_start, window_end = windows["sample_news"]
     documents = _rows(url, "SELECT kind, published_at, status FROM documents")
     assert documents and all(d.status == "ingested" for d in documents)
-    assert all(window_start <= d.published_at < runs[0].window_end for d in documents)
+    assert all(window_start <= d.published_at < window_end for d in documents)
     assert {d.kind for d in documents} >= {"news", "macro"}
     lake = Path(stonks_env["STONKS_LAKE_PATH"])
     assert list(lake.glob("bars/timespan=day/date=*/sample_bars.parquet"))

@@ -25,7 +25,7 @@ from stonks import redis_keys
 from stonks.config import Settings, get_settings
 from stonks.db import get_engine
 from stonks.ingestion.jobs import ensure_universe
-from stonks.ingestion.object_store import ObjectStore, object_store
+from stonks.ingestion.object_store import ObjectNotFound, ObjectStore, object_store
 from stonks.models import (
     Company,
     CompanyAlias,
@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 MIN_QUALITY = 0.15
 NEAR_DUPLICATE_WINDOW = timedelta(days=3)
+# Bounds of the SimHash index: ten match windows back from the newest document, and a cap
+# (a member is ~30 bytes, so ~6 MB per document kind).
+NEAR_DUPLICATE_RETENTION = timedelta(days=30)
+NEAR_DUPLICATE_MAX_ENTRIES = 200_000
 _MENTIONS = cast(sa.Table, sa.inspect(DocumentCompanyMention).local_table)
 
 
@@ -126,10 +130,25 @@ def parse_document(
 
 
 class NearDuplicateIndex:
-    """SimHashes of parsed documents by kind and time, in a Redis sorted set."""
+    """SimHashes of parsed documents by kind and time, in a Redis sorted set.
 
-    def __init__(self, client: redis.Redis) -> None:
+    The score is the document's published time. The set is bounded on every ``add``: entries
+    published more than ``retention`` before the newest indexed document are dropped (a match
+    only looks ``NEAR_DUPLICATE_WINDOW`` either side), and at most ``max_entries`` of the
+    newest are kept. Ages are measured against the newest document, not the wall clock, so
+    a backfill of old data still finds its neighbours; a backfill older than ``retention``
+    behind the newest indexed document is not checked for near-duplicates.
+    """
+
+    def __init__(self, client: redis.Redis, *, retention: timedelta = NEAR_DUPLICATE_RETENTION,
+                 max_entries: int = NEAR_DUPLICATE_MAX_ENTRIES) -> None:
+        if retention < NEAR_DUPLICATE_WINDOW:
+            raise ValueError("retention must cover the near-duplicate window")
+        if max_entries < 1:
+            raise ValueError("max_entries must be positive")
         self._client = client
+        self._retention_s = retention.total_seconds()
+        self._max_entries = max_entries
 
     def candidates(self, kind: DocumentKind, around: float) -> list[tuple[int, int]]:
         window = NEAR_DUPLICATE_WINDOW.total_seconds()
@@ -143,10 +162,25 @@ class NearDuplicateIndex:
 
     def add(self, results: list[ParseResult]) -> None:
         pipe = self._client.pipeline(transaction=False)
+        keys: set[str] = set()
         for r in results:
             if r.simhash and r.document.kind is not DocumentKind.FILING:
-                pipe.zadd(redis_keys.cache("simhash", r.document.kind.value),
-                          {f"{r.document.id}:{r.simhash}": r.document.published_at.timestamp()})
+                key = redis_keys.cache("simhash", r.document.kind.value)
+                keys.add(key)
+                member = f"{r.document.id}:{r.simhash}"
+                pipe.zadd(key, {member: r.document.published_at.timestamp()})
+        pipe.execute()
+        for key in sorted(keys):
+            self.trim(key)
+
+    def trim(self, key: str) -> None:
+        """Drop entries past the retention behind the newest one, then all but the newest N."""
+        newest: Any = self._client.zrange(key, -1, -1, withscores=True)
+        if not newest:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, "-inf", f"({float(newest[0][1]) - self._retention_s}")
+        pipe.zremrangebyrank(key, 0, -self._max_entries - 1)
         pipe.execute()
 
 
@@ -265,7 +299,7 @@ def parse_batch(
     for document in claimed:
         try:
             payload = store.get(document.raw_object_key or "")
-        except (OSError, ValueError) as exc:
+        except (ObjectNotFound, OSError, ValueError) as exc:
             results.append(ParseResult(document, error=f"raw payload missing: {exc}"))
             continue
         results.append(parse_document(document, payload, detector))
