@@ -15,7 +15,8 @@ def table_of(model: Any) -> sa.Table:
     return table
 
 
-def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+def insert_statement(conn: sa.Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT (with ``on_conflict_*``) for ``table``."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
@@ -27,7 +28,7 @@ def insert_ignore(
     conn: sa.Connection, table: sa.Table, row: dict[str, Any], conflict: Sequence[str]
 ) -> int | None:
     """Insert ``row`` unless it conflicts on ``conflict``; the new id, or None if it existed."""
-    statement = _insert(conn, table).values(**row).on_conflict_do_nothing(
+    statement = insert_statement(conn, table).values(**row).on_conflict_do_nothing(
         index_elements=list(conflict)).returning(table.c.id)
     value = conn.execute(statement).scalar_one_or_none()
     return None if value is None else int(value)
@@ -37,7 +38,7 @@ def upsert(
     conn: sa.Connection, table: sa.Table, row: dict[str, Any], conflict: Sequence[str]
 ) -> int:
     """Insert ``row`` or update the existing one on ``conflict``; returns its id."""
-    insert = _insert(conn, table).values(**row)
+    insert = insert_statement(conn, table).values(**row)
     updated = {k: insert.excluded[k] for k in row if k not in conflict}
     statement = insert.on_conflict_do_update(
         index_elements=list(conflict), set_=updated).returning(table.c.id)
@@ -46,17 +47,26 @@ def upsert(
 
 def upsert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
                 conflict: Sequence[str]) -> None:
-    """``upsert`` for many rows in one round trip (no ids returned)."""
+    """``upsert`` for many rows in few round trips (no ids returned)."""
     if not rows:
         return
-    insert = _insert(conn, table)
+    insert = insert_statement(conn, table)
     updated = {k: insert.excluded[k] for k in rows[0] if k not in conflict}
-    conn.execute(insert.on_conflict_do_update(index_elements=list(conflict), set_=updated), rows)
+    _execute_batched(conn, insert.on_conflict_do_update(
+        index_elements=list(conflict), set_=updated), table, rows)
 
 
 def insert_ignore_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
                        conflict: Sequence[str]) -> None:
-    """``insert_ignore`` for many rows in one round trip (no ids returned)."""
+    """``insert_ignore`` for many rows in few round trips (no ids returned)."""
     if rows:
-        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict)),
-                     rows)
+        _execute_batched(conn, insert_statement(conn, table).on_conflict_do_nothing(
+            index_elements=list(conflict)), table, rows)
+
+
+def _execute_batched(conn: sa.Connection, statement: Any, table: sa.Table,
+                     rows: list[dict[str, Any]]) -> None:
+    # With RETURNING, SQLAlchemy's "insertmanyvalues" sends the rows as multi-row VALUES
+    # batches from one cached compilation; without it psycopg2 runs one INSERT per row.
+    # (``.values(rows)`` would compile every row's parameters: far slower.)
+    conn.execute(statement.returning(table.c.id), rows).all()

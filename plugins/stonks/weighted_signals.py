@@ -9,6 +9,8 @@ aggregation as of time t can ignore everything that was not yet public at t.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -110,25 +112,26 @@ _MODELS = {
 }
 
 
-def load_weighted_signals(
+def load_weighted_signals_for(
     connection: sa.Connection,
-    ticker: str,
+    tickers: Sequence[str],
     *,
     since: datetime,
     until: datetime,
     layers: tuple[SignalLayer, ...] = tuple(SignalLayer),
-) -> list[WeightedSignal]:
-    """Signals of ``ticker`` published in ``[since, until]``, oldest first, all layers."""
-    signals: list[WeightedSignal] = []
+) -> dict[str, list[WeightedSignal]]:
+    """Signals of every ticker in ``tickers`` published in ``[since, until]``, one query a
+    layer; each ticker's list is oldest first."""
+    by_ticker: dict[str, list[WeightedSignal]] = defaultdict(list)
     for layer in layers:
         table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
         query = _layer_select(layer).where(
-            table.c.ticker == ticker,
+            table.c.ticker.in_(sorted(set(tickers))),
             table.c.published_at >= since,
             table.c.published_at <= until,
         )
         for row in connection.execute(query):
-            signals.append(
+            by_ticker[row.ticker].append(
                 WeightedSignal(
                     layer=layer,
                     ticker=row.ticker,
@@ -148,5 +151,21 @@ def load_weighted_signals(
                     ),
                 )
             )
-    signals.sort(key=lambda s: (s.event_time, s.layer.value, s.provenance.record_id))
-    return signals
+    for signals in by_ticker.values():
+        signals.sort(key=lambda s: (s.event_time, s.layer.value, s.provenance.record_id))
+    return dict(by_ticker)
+
+
+def load_weighted_signals(
+    connection: sa.Connection,
+    ticker: str,
+    *,
+    since: datetime,
+    until: datetime,
+    layers: tuple[SignalLayer, ...] = tuple(SignalLayer),
+) -> list[WeightedSignal]:
+    """Signals of ``ticker`` published in ``[since, until]``, oldest first, all layers."""
+    found = load_weighted_signals_for(
+        connection, [ticker], since=since, until=until, layers=layers
+    )
+    return found.get(ticker, [])

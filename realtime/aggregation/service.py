@@ -19,12 +19,13 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from realtime.aggregation.signals import load_signals_batch
 from realtime.aggregation.trends import WINDOWS, TrendWindowState, compute_windows, project
 from realtime.market_data import BarStore
 from realtime.messages import EvidenceRef, RecommendationJob
 from realtime.signal_engine import SignalEngine, SignalOutput, Valuation, inputs_from_daily
 from realtime.signal_engine.persistence import output_row, to_recommendation
-from realtime.sql import insert_ignore_many, table_of, upsert, upsert_many
+from realtime.sql import insert_ignore_many, insert_statement, table_of, upsert_many
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models import Company
@@ -32,7 +33,11 @@ from stonks.models.recommendations import EvidenceKind
 from stonks.models.signal_engine import SignalEngineOutput
 from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
 from stonks.queues import Delivery, Producer
-from stonks.weighted_signals import AggregationJob, SignalLayer, load_weighted_signals
+from stonks.weighted_signals import (
+    AggregationJob,
+    SignalLayer,
+    WeightedSignal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +99,23 @@ def fundamentals_from_settings(settings: Settings) -> FundamentalsSource:
     return NoFundamentals()
 
 
+@dataclass(frozen=True)
+class _Staged:
+    """One job after trend windows and the signal engine, before its output row is stored."""
+
+    job: AggregationJob
+    company_id: int
+    sector: str | None
+    signals: list[WeightedSignal]
+    windows: list[TrendWindowState]
+    output: SignalOutput
+
+
+def _output_key(output: SignalOutput) -> tuple[str, datetime]:
+    """The unique key of an output's ``signal_engine_outputs`` row."""
+    return output.ticker, output.evaluated_at
+
+
 class AggregationService:
     """Handles batches of AggregationJobs."""
 
@@ -115,6 +137,8 @@ class AggregationService:
         self._companies: dict[str, tuple[int, str | None]] = {}
         # Technical evidence changes only with a new bar: cache outputs per bar and inputs.
         self._outputs: dict[tuple[Any, ...], SignalOutput] = {}
+        # Row ids of committed outputs: a cached output is not upserted again.
+        self._output_ids: dict[tuple[str, datetime], int] = {}
         self._windows: dict[tuple[str, str], dict[str, Any]] = {}
         self._history: list[dict[str, Any]] = []
         self._projections: list[dict[str, Any]] = []
@@ -123,11 +147,18 @@ class AggregationService:
         jobs: list[RecommendationJob] = []
         self._windows, self._history, self._projections = {}, [], []
         with self.db.begin() as conn:
-            for delivery in deliveries:
-                job = self.aggregate(conn, delivery.message)
-                if job is not None:
-                    jobs.append(job)
+            signals = load_signals_batch(conn, [(d.message.ticker, d.message.as_of - LOOKBACK,
+                                                 d.message.as_of) for d in deliveries])
+            staged = [self._stage(conn, d.message, found)
+                      for d, found in zip(deliveries, signals, strict=True)]
+            output_ids = self._store_outputs(conn, [s for s in staged if s is not None])
+            jobs = [self._next_job(s, output_ids[_output_key(s.output)])
+                    for s in staged if s is not None]
             self._flush(conn)
+        # Only ids of committed rows may be reused by later batches.
+        self._output_ids.update(output_ids)
+        if len(self._output_ids) > 10_000:
+            self._output_ids.clear()
         self.publish(jobs)
 
     def publish(self, jobs: list[RecommendationJob]) -> None:
@@ -153,15 +184,15 @@ class AggregationService:
             cached = self._companies[ticker] = (int(row.id), row.sector)
         return cached
 
-    def aggregate(self, conn: sa.Connection, job: AggregationJob) -> RecommendationJob | None:
-        """Trend windows and the signal engine for one ticker; the job for the next stage."""
+    def _stage(self, conn: sa.Connection, job: AggregationJob,
+               signals: list[WeightedSignal]) -> _Staged | None:
+        """Trend windows (queued for ``_flush``) and the signal engine output of one job."""
         company = self._company(conn, job.ticker)
         if company is None:
             logger.warning("aggregation for unknown ticker dropped", extra={"ticker": job.ticker})
             return None
         company_id, sector = company
         as_of = job.as_of
-        signals = load_weighted_signals(conn, job.ticker, since=as_of - LOOKBACK, until=as_of)
         windows = compute_windows(signals, as_of)
         self._window_rows(company_id, job.ticker, windows, as_of)
         by_label = {w.window_label: w for w in windows}
@@ -171,10 +202,39 @@ class AggregationService:
         output = self._evaluate(job.ticker, as_of, macro, sector)
         if output is None:
             return None
-        output_id = upsert(conn, table_of(SignalEngineOutput), output_row(output, company_id),
-                           ["ticker", "evaluated_at"])
+        return _Staged(job, company_id, sector, signals, windows, output)
+
+    def _store_outputs(self, conn: sa.Connection,
+                       staged: Sequence[_Staged]) -> dict[tuple[str, datetime], int]:
+        """Upsert the batch's signal engine outputs (each distinct one once); their ids."""
+        ids: dict[tuple[str, datetime], int] = {}
+        rows: dict[tuple[str, datetime], dict[str, Any]] = {}
+        for s in staged:
+            key = _output_key(s.output)
+            known = self._output_ids.get(key)
+            if known is not None:
+                ids[key] = known
+            elif key not in rows:
+                rows[key] = output_row(s.output, s.company_id)
+        if rows:
+            table = table_of(SignalEngineOutput)
+            insert = insert_statement(conn, table)
+            first = next(iter(rows.values()))
+            statement = insert.on_conflict_do_update(
+                index_elements=["ticker", "evaluated_at"],
+                set_={k: insert.excluded[k] for k in first
+                      if k not in ("ticker", "evaluated_at")},
+            ).returning(table.c.id, table.c.ticker, table.c.evaluated_at)
+            for row_id, ticker, evaluated_at in conn.execute(statement, list(rows.values())):
+                ids[(ticker, evaluated_at)] = int(row_id)
+        return ids
+
+    def _next_job(self, staged: _Staged, output_id: int) -> RecommendationJob:
+        job, output, signals, windows = staged.job, staged.output, staged.signals, staged.windows
+        as_of = job.as_of
+        by_label = {w.window_label: w for w in windows}
         key = f"rec:{job.ticker}:{as_of.isoformat()}"
-        draft = to_recommendation(output, company_id=company_id, idempotency_key=key,
+        draft = to_recommendation(output, company_id=staged.company_id, idempotency_key=key,
                                   signal_output_id=output_id)
         snap = self.bars.snapshot(job.ticker, as_of)
         evidence = [EvidenceRef(kind=EvidenceKind.SIGNAL_ENGINE_OUTPUT.value,
@@ -185,13 +245,15 @@ class AggregationService:
                                  weight=s.signed_strength, published_at=s.event_time)
                      for s in signals]
         return RecommendationJob(
-            ticker=job.ticker, company_id=company_id, as_of=as_of, origin_at=job.created_at,
-            idempotency_key=key, draft=draft.model_dump(mode="json", exclude={"id"}),
+            ticker=job.ticker, company_id=staged.company_id, as_of=as_of,
+            origin_at=job.created_at, idempotency_key=key,
+            draft=draft.model_dump(mode="json", exclude={"id"}),
             trend={w.window_label: w.score for w in windows},
             trend_confidence=by_label["7d"].confidence,
             contradiction=any(w.contradiction for w in windows),
             last_bar_at=snap.bar_at if snap else None, last_price=snap.close if snap else None,
-            avg_volume=snap.avg_volume_20 if snap else None, sector=sector, evidence=evidence,
+            avg_volume=snap.avg_volume_20 if snap else None, sector=staged.sector,
+            evidence=evidence,
         )
 
     def _evaluate(

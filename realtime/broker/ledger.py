@@ -45,8 +45,12 @@ def record_event(conn: sa.Connection, order_id: int, key: str, event_type: str,
 
 
 def apply_broker_order(conn: sa.Connection, order_id: int, result: BrokerOrder,
-                       exits: dict[str, Any] | None = None) -> list[BookedFill]:
-    """Bring our order row to the broker's state and book every fill not booked yet."""
+                       exits: dict[str, Any] | None = None, *,
+                       book_account: bool = True) -> list[BookedFill]:
+    """Bring our order row to the broker's state and book every fill not booked yet.
+
+    With ``book_account=False`` the caller updates the account (``update_account``) once
+    for a batch of orders."""
     o = table_of(Order)
     order = conn.execute(sa.select(o).where(o.c.id == order_id).with_for_update()).one()
     booked: list[BookedFill] = []
@@ -88,8 +92,8 @@ def apply_broker_order(conn: sa.Connection, order_id: int, result: BrokerOrder,
     if result.status is OrderStatus.REJECTED:
         values["reject_reason"] = result.reject_reason
     conn.execute(sa.update(o).where(o.c.id == order_id).values(**values))
-    if booked:
-        _update_account(conn, int(order.broker_account_id), booked)
+    if booked and book_account:
+        update_account(conn, int(order.broker_account_id), booked)
     return booked
 
 
@@ -149,7 +153,8 @@ def _move_position(conn: sa.Connection, order: Any, fill: Fill, exits: dict[str,
     return gained
 
 
-def _update_account(conn: sa.Connection, account_id: int, booked: list[BookedFill]) -> None:
+def update_account(conn: sa.Connection, account_id: int, booked: list[BookedFill]) -> None:
+    """Move the account's cash and equity by ``booked`` and append a portfolio snapshot."""
     a, p, s = table_of(BrokerAccount), table_of(Position), table_of(PortfolioSnapshot)
     account = conn.execute(sa.select(a).where(a.c.id == account_id).with_for_update()).one()
     cash = Decimal(account.cash)

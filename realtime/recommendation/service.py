@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from realtime.lake import RecommendationFact
 from realtime.messages import TRADING_QUEUE, RecommendationCommitted, RecommendationJob
 from realtime.recommendation.thesis import template_thesis
-from realtime.sql import insert_ignore, table_of
+from realtime.sql import insert_statement, table_of
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models.enums import TradingMode
@@ -65,10 +65,7 @@ class RecommendationService:
         announce: list[RecommendationCommitted] = []
         self._facts = []
         with self.db.begin() as conn:
-            for delivery in deliveries:
-                committed = self.build(conn, delivery.message)
-                if committed is not None:
-                    announce.append(committed)
+            announce = self.build_many(conn, [d.message for d in deliveries])
         if announce:
             self.producer.publish_many(announce)
         if self._facts:  # hand-off to the lake DAG, after the commit
@@ -92,8 +89,68 @@ class RecommendationService:
                 return f"cooldown: recommendation {recent.id} in the same direction is recent"
         return None
 
-    def build(self, conn: sa.Connection, job: RecommendationJob) -> RecommendationCommitted | None:
-        """Insert the recommendation of ``job`` (once); the trading announcement if actionable."""
+    def build_many(self, conn: sa.Connection,
+                   jobs: Sequence[RecommendationJob]) -> list[RecommendationCommitted]:
+        """Insert the recommendations of ``jobs`` (each once, in three statements for the
+        batch); the trading announcements of the new, actionable ones."""
+        drafts: dict[str, tuple[RecommendationJob, Recommendation, str | None]] = {}
+        batch: dict[tuple[str, str], str] = {}  # (ticker, action) → key of an active draft
+        for job in jobs:
+            if job.idempotency_key in drafts:
+                continue
+            rec, reason = self._draft(conn, job, batch)
+            drafts[rec.idempotency_key] = (job, rec, reason)
+            if rec.status is RecommendationStatus.ACTIVE and rec.action in ACTIONABLE:
+                batch[(rec.ticker, rec.action.value)] = rec.idempotency_key
+        if not drafts:
+            return []
+        t = table_of(Recommendation)
+        rows = [rec.model_dump(exclude={"id", "created_at", "updated_at"})
+                for _, rec, _ in drafts.values()]
+        # A redelivered job conflicts: its row and side rows exist already.
+        new = {key: int(rec_id) for rec_id, key in conn.execute(
+            insert_statement(conn, t).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]).returning(t.c.id, t.c.idempotency_key),
+            rows)}
+        evidence: list[dict[str, Any]] = []
+        risks: list[dict[str, Any]] = []
+        announce: list[RecommendationCommitted] = []
+        now = datetime.now(UTC)
+        for key, (job, rec, reason) in drafts.items():
+            rec_id = new.get(key)
+            if rec_id is None:
+                continue
+            evidence += [
+                {"recommendation_id": rec_id, "kind": e.kind, "reference_id": e.reference_id,
+                 "document_id": e.document_id, "layer": e.layer, "weight": e.weight,
+                 "published_at": e.published_at, "payload": {}} for e in job.evidence]
+            risks.append({
+                "scope": EvaluationScope.RECOMMENDATION.value, "recommendation_id": rec_id,
+                "approved": rec.status is RecommendationStatus.ACTIVE,
+                "risk_score": 1.0 - rec.confidence, "checks": rec.eligibility,
+                "reasons": [reason] if reason else [], "evaluated_at": now,
+            })
+            self._facts.append(RecommendationFact(
+                recommendation_id=rec_id, ticker=rec.ticker, action=rec.action.value,
+                status=rec.status.value, confidence=rec.confidence, probability=rec.probability,
+                as_of=job.as_of))
+            logger.info("recommendation stored", extra={"ticker": rec.ticker, "id": rec_id,
+                                                        "action": rec.action.value,
+                                                        "status": rec.status.value})
+            if (rec.status is RecommendationStatus.ACTIVE and rec.action in ACTIONABLE
+                    and rec.mode is not TradingMode.ADVISORY):
+                announce.append(RecommendationCommitted(
+                    recommendation_id=rec_id, as_of=job.as_of, origin_at=job.origin_at))
+        _insert_many(conn, table_of(RecommendationEvidence), evidence)
+        _insert_many(conn, table_of(RiskEvaluation), risks)
+        return announce
+
+    def _draft(self, conn: sa.Connection, job: RecommendationJob,
+               batch: dict[tuple[str, str], str]) -> tuple[Recommendation, str | None]:
+        """The recommendation of ``job`` with eligibility, suppression and thesis applied.
+
+        ``batch`` holds the active drafts earlier in this batch, not yet in the table, so
+        the cooldown sees them as it would see committed rows."""
         rec = Recommendation.model_validate(job.draft)
         rec.mode = TradingMode(self.settings.trading_mode)
         checks = eligibility(job, self.settings)
@@ -105,6 +162,10 @@ class RecommendationService:
             reason = "ineligible: " + ", ".join(failed)
         else:
             reason = self._suppression(conn, job, rec)
+            earlier = batch.get((rec.ticker, rec.action.value))
+            if (reason is None and earlier is not None and self.settings.rec_cooldown_s > 0
+                    and rec.action in ACTIONABLE):
+                reason = f"cooldown: recommendation {earlier} in the same direction is recent"
             if reason is not None:
                 rec.status = RecommendationStatus.SUPPRESSED
         rec.suppression_reason = reason
@@ -112,33 +173,11 @@ class RecommendationService:
         rec.thesis_source = "template"
         rec.details = {**rec.details, "trend": job.trend, "as_of": job.as_of.isoformat(),
                        "trend_confidence": job.trend_confidence, "sector": job.sector}
-        row = rec.model_dump(exclude={"id", "created_at", "updated_at"})
-        rec_id = insert_ignore(conn, table_of(Recommendation), row, ["idempotency_key"])
-        if rec_id is None:  # redelivery: the row and its side rows exist already
-            return None
-        evidence = table_of(RecommendationEvidence)
-        rows: list[dict[str, Any]] = [
-            {"recommendation_id": rec_id, "kind": e.kind, "reference_id": e.reference_id,
-                 "document_id": e.document_id, "layer": e.layer, "weight": e.weight,
-                 "published_at": e.published_at, "payload": {}} for e in job.evidence]
-        if rows:
-            conn.execute(sa.insert(evidence), rows)
-        conn.execute(sa.insert(table_of(RiskEvaluation)), [{
-            "scope": EvaluationScope.RECOMMENDATION.value, "recommendation_id": rec_id,
-            "approved": rec.status is RecommendationStatus.ACTIVE,
-            "risk_score": 1.0 - rec.confidence, "checks": checks,
-            "reasons": [reason] if reason else [], "evaluated_at": datetime.now(UTC),
-        }])
-        self._facts.append(RecommendationFact(
-            recommendation_id=rec_id, ticker=rec.ticker, action=rec.action.value,
-            status=rec.status.value, confidence=rec.confidence, probability=rec.probability,
-            as_of=job.as_of))
-        actionable = (rec.status is RecommendationStatus.ACTIVE and rec.action in ACTIONABLE
-                      and rec.mode is not TradingMode.ADVISORY)
-        logger.info("recommendation stored", extra={"ticker": rec.ticker, "id": rec_id,
-                                                    "action": rec.action.value,
-                                                    "status": rec.status.value})
-        if not actionable:
-            return None
-        return RecommendationCommitted(recommendation_id=rec_id, as_of=job.as_of,
-                                       origin_at=job.origin_at)
+        return rec, reason
+
+
+def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    # RETURNING makes SQLAlchemy batch the rows into multi-row VALUES ("insertmanyvalues");
+    # a plain executemany would be one INSERT per row on psycopg2.
+    if rows:
+        conn.execute(sa.insert(table).returning(table.c.id), rows).all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,11 +22,11 @@ from sqlalchemy.engine import Engine
 
 from realtime.market_data import BarStore
 from realtime.messages import BrokerOrderJob, RecommendationCommitted
-from realtime.risk.circuit_breaker import CircuitBreaker
+from realtime.risk.circuit_breaker import BreakerState, CircuitBreaker
 from realtime.risk.limits import RiskLimits, current_tier
 from realtime.risk.portfolio import PortfolioState, load_portfolio
 from realtime.risk.reserve import reserve_balance
-from realtime.sql import insert_ignore, table_of
+from realtime.sql import insert_statement, table_of
 from realtime.trading.gates import GateContext, run_gates
 from realtime.trading.sizing import size_position
 from stonks import redis_keys
@@ -71,6 +71,34 @@ class ProposedTrade:
     exits: dict[str, Any] | None = None
 
 
+@dataclass
+class _Batch:
+    """What every decision of one batch reads: loaded once, not once per decision."""
+
+    portfolio: PortfolioState
+    limits: RiskLimits
+    breaker: BreakerState
+    _reserve: Decimal | None = None
+    _returns: dict[tuple[str, datetime], Any] = field(default_factory=dict)
+
+    def reserve(self, conn: sa.Connection, account_id: int) -> Decimal:
+        if self._reserve is None:
+            self._reserve = reserve_balance(conn, account_id)
+        return self._reserve
+
+    def returns(self, bars: BarStore, ticker: str, moment: datetime) -> Any:
+        key = (ticker, moment)
+        if key not in self._returns:
+            self._returns[key] = bars.returns(ticker, moment)
+        return self._returns[key]
+
+
+def _insert_ignore_returning(conn: sa.Connection, table: sa.Table) -> Any:
+    """Multi-row INSERT … ON CONFLICT (decision_key) DO NOTHING RETURNING id, decision_key."""
+    return (insert_statement(conn, table).on_conflict_do_nothing(index_elements=["decision_key"])
+            .returning(table.c.id, table.c.decision_key))
+
+
 class TradingEngine:
     """Decides on recommendations for one broker account."""
 
@@ -90,9 +118,8 @@ class TradingEngine:
     # ---- entry points ------------------------------------------------------------------
 
     def handle(self, deliveries: Sequence[Delivery[RecommendationCommitted]]) -> None:
-        for delivery in deliveries:
-            m = delivery.message
-            self.decide_recommendation(m.recommendation_id, m.as_of, m.origin_at)
+        self.decide_recommendations([(d.message.recommendation_id, d.message.as_of,
+                                      d.message.origin_at) for d in deliveries])
 
     def poll_missed(self, limit: int = 100) -> int:
         """The fallback: decide on actionable recommendations past the watermark."""
@@ -118,65 +145,112 @@ class TradingEngine:
 
     def decide_recommendation(self, rec_id: int, as_of: datetime,
                               origin_at: datetime) -> BrokerOrderJob | None:
-        if self.client.exists(redis_keys.trading_dedupe(str(rec_id))):
-            return None
+        return self.decide_recommendations([(rec_id, as_of, origin_at)]).get(rec_id)
+
+    def decide_recommendations(
+        self, items: Sequence[tuple[int, datetime, datetime]],
+    ) -> dict[int, BrokerOrderJob]:
+        """Decide on a batch of committed recommendations in one transaction.
+
+        The account, tier, breaker and reserve are read once per batch: decisions do not move
+        them (only fills do, in the broker worker). Returns the broker jobs by recommendation.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        for rec_id, _, _ in items:
+            pipe.exists(redis_keys.trading_dedupe(str(rec_id)))
+        todo = {rec_id: (as_of, origin_at) for (rec_id, as_of, origin_at), seen
+                in zip(items, pipe.execute(), strict=True) if not seen}
+        if not todo:
+            return {}
         r = table_of(Recommendation)
-        with self.db.connect() as conn:
-            rec = conn.execute(sa.select(r).where(r.c.id == rec_id)).first()
-        if rec is None or rec.status != RecommendationStatus.ACTIVE.value:
-            return None
+        jobs: dict[int, BrokerOrderJob] = {}
+        with self.db.begin() as conn:
+            recs = conn.execute(sa.select(r).where(r.c.id.in_(list(todo)))).all()
+            trades = [self._trade(rec, *todo[int(rec.id)]) for rec in recs
+                      if rec.status == RecommendationStatus.ACTIVE.value]
+            decided = [int(rec.id) for rec in recs
+                       if rec.status == RecommendationStatus.ACTIVE.value]
+            if trades:
+                for trade, job in zip(trades, self._decide_in(conn, trades), strict=True):
+                    if job is not None and trade.recommendation_id is not None:
+                        jobs[trade.recommendation_id] = job
+        if jobs:
+            self.orders.publish_many(list(jobs.values()))
+        pipe = self.client.pipeline(transaction=False)
+        for decided_id in decided:
+            pipe.set(redis_keys.trading_dedupe(str(decided_id)), "1", ex=DEDUPE_TTL_S)
+        pipe.execute()
+        return jobs
+
+    def _trade(self, rec: Any, as_of: datetime, origin_at: datetime) -> ProposedTrade:
         held = rec.action == RecommendationAction.SELL.value
+        details = rec.details or {}
         trade = ProposedTrade(
-            decision_key=f"rec:{rec_id}", trigger=DecisionTrigger.RECOMMENDATION,
+            decision_key=f"rec:{rec.id}", trigger=DecisionTrigger.RECOMMENDATION,
             ticker=rec.ticker, side=OrderSide.SELL if held else OrderSide.BUY,
             moment=as_of if self.settings.trading_clock == "event" else datetime.now(UTC),
             origin_at=origin_at, confidence=float(rec.confidence),
             probability=rec.probability, payoff_ratio=rec.payoff_ratio,
             price=None if rec.entry_price is None else Decimal(rec.entry_price),
-            recommendation_id=rec_id, company_id=rec.company_id,
-            sector=(rec.details or {}).get("sector"),
+            recommendation_id=int(rec.id), company_id=rec.company_id,
+            sector=details.get("sector"),
             exits={"stop_loss": None if rec.stop_loss is None else str(rec.stop_loss),
                    "targets": list(rec.targets or []),
                    "trailing_atr_multiple": self.settings.signal_trailing_atr_multiple,
-                   "trailing_stop": (rec.details or {}).get("trailing_stop"),
-                   "sector": (rec.details or {}).get("sector")},
+                   "trailing_stop": details.get("trailing_stop"),
+                   "sector": details.get("sector")},
         )
         self.last_moment = max(self.last_moment or trade.moment, trade.moment)
-        job = self.decide(trade)
-        self.client.set(redis_keys.trading_dedupe(str(rec_id)), "1", ex=DEDUPE_TTL_S)
-        return job
+        return trade
 
     # ---- the decision ------------------------------------------------------------------
 
     def decide(self, trade: ProposedTrade) -> BrokerOrderJob | None:
         """Gate, size and record one trade; publish its broker job if it acts."""
         with self.db.begin() as conn:
-            portfolio = load_portfolio(conn, self.account_id)
-            tier = current_tier(conn, self.account_id, self.settings.risk_initial_tier)
-            limits = self.limits.for_tier(tier)
-            row, job = self._decide(conn, trade, portfolio, limits)
-            decision_id = insert_ignore(conn, table_of(TradingDecision), row, ["decision_key"])
+            job = self._decide_in(conn, [trade])[0]
+        if job is not None:
+            self.orders.publish(job)
+        return job
+
+    def _decide_in(self, conn: sa.Connection,
+                   trades: Sequence[ProposedTrade]) -> list[BrokerOrderJob | None]:
+        """Gate, size and record ``trades`` in ``conn``; their broker jobs (not published)."""
+        portfolio = load_portfolio(conn, self.account_id)
+        tier = current_tier(conn, self.account_id, self.settings.risk_initial_tier)
+        batch = _Batch(portfolio, self.limits.for_tier(tier), self.breaker.state())
+        t = table_of(TradingDecision)
+        decided = [self._decide(conn, trade, batch) for trade in trades]
+        rows = [row for row, _ in decided]
+        inserted = {key: int(i) for i, key in conn.execute(
+            _insert_ignore_returning(conn, t), rows)} if rows else {}
+        out: list[BrokerOrderJob | None] = []
+        acted: list[int] = []
+        for trade, (_, job) in zip(trades, decided, strict=True):
+            decision_id = inserted.get(trade.decision_key)
             if decision_id is None:
-                existing = conn.execute(sa.select(table_of(TradingDecision)).where(
-                    table_of(TradingDecision).c.decision_key == trade.decision_key)).one()
+                existing = conn.execute(sa.select(t).where(
+                    t.c.decision_key == trade.decision_key)).one()
                 if existing.outcome != DecisionOutcome.ACT.value:
-                    return None
+                    out.append(None)
+                    continue
                 decision_id = int(existing.id)
                 # Re-publish the original decision's order (the broker dedupes it).
                 job = self._job(trade, Decimal(existing.quantity),
                                 Decimal(existing.reference_price))
             if job is not None and trade.recommendation_id is not None:
-                r = table_of(Recommendation)
-                conn.execute(sa.update(r).where(r.c.id == trade.recommendation_id)
-                             .values(status=RecommendationStatus.ACTED.value))
-        if job is None:
-            return None
-        job = job.model_copy(update={"decision_id": decision_id})
-        self.orders.publish(job)
-        return job
+                acted.append(trade.recommendation_id)
+            out.append(None if job is None
+                       else job.model_copy(update={"decision_id": decision_id}))
+        if acted:
+            r = table_of(Recommendation)
+            conn.execute(sa.update(r).where(r.c.id.in_(acted))
+                         .values(status=RecommendationStatus.ACTED.value))
+        return out
 
-    def _decide(self, conn: sa.Connection, trade: ProposedTrade, portfolio: PortfolioState,
-                limits: RiskLimits) -> tuple[dict[str, Any], BrokerOrderJob | None]:
+    def _decide(self, conn: sa.Connection, trade: ProposedTrade,
+                batch: _Batch) -> tuple[dict[str, Any], BrokerOrderJob | None]:
+        portfolio, limits = batch.portfolio, batch.limits
         snap = self.bars.snapshot(trade.ticker, trade.moment)
         price = trade.price or (Decimal(str(snap.close)) if snap else Decimal(0))
         held = portfolio.positions.get(trade.ticker)
@@ -192,7 +266,7 @@ class TradingEngine:
             sizing, size_reason = {"quantity": str(qty), "reason": "manual quantity"}, None
         else:
             # The reserve pool is not trading capital.
-            tradable = max(Decimal(0), portfolio.equity - reserve_balance(conn, self.account_id))
+            tradable = max(Decimal(0), portfolio.equity - batch.reserve(conn, self.account_id))
             size = size_position(
                 probability=trade.probability, payoff_ratio=trade.payoff_ratio,
                 equity=tradable, price=price, kelly_multiplier=limits.kelly_fraction,
@@ -204,10 +278,10 @@ class TradingEngine:
         ctx = GateContext(
             ticker=trade.ticker, side=trade.side, confidence=trade.confidence,
             notional=notional, sector=trade.sector, moment=trade.moment, portfolio=portfolio,
-            limits=limits, breaker=self.breaker.state(),
-            returns=self.bars.returns(trade.ticker, trade.moment),
+            limits=limits, breaker=batch.breaker,
+            returns=batch.returns(self.bars, trade.ticker, trade.moment),
             held_returns={t: r for t in portfolio.positions
-                          if (r := self.bars.returns(t, trade.moment)) is not None},
+                          if (r := batch.returns(self.bars, t, trade.moment)) is not None},
             is_exit=trade.trigger is DecisionTrigger.EXIT,
         )
         gates, blocked = run_gates(ctx)
