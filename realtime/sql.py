@@ -6,22 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from stonks.db.conflict import conflict_insert, table_of
 
-def table_of(model: Any) -> sa.Table:
-    """The Core table of a SQLModel table class."""
-    table: sa.Table = model.__table__
-    return table
+__all__ = ["conflict_insert", "table_of"]
 
 
 def insert_statement(conn: sa.Connection, table: sa.Table) -> Any:
     """The dialect's INSERT (with ``on_conflict_*``) for ``table``."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise ValueError(f"unsupported database dialect {conn.dialect.name}")
+    return conflict_insert(conn.dialect.name, table)
 
 
 def insert_ignore(

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import conflict_insert, table_of
 from stonks.models import Company
 from stonks.models.types import utcnow
 from stonks.queues import Delivery, QueueMessage
@@ -63,10 +62,7 @@ class CompanyUpserter:
             }
             for m in latest.values()
         ]
-        table: sa.Table = Company.__table__  # type: ignore[attr-defined]
-        dialect = self.engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(table).values(rows)
+        statement = conflict_insert(self.engine.dialect.name, table_of(Company)).values(rows)
         statement = statement.on_conflict_do_update(
             index_elements=["ticker"],
             set_={

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from realtime.signal_engine.contracts import Agreement, SignalOutput, Verdict
+from stonks.db.conflict import conflict_insert
 from stonks.models.enums import Direction, TradingMode
 from stonks.models.recommendations import Recommendation, RecommendationAction
 from stonks.models.signal_engine import SignalEngineOutput
@@ -94,14 +94,7 @@ def persist_outputs(
     if companies is None:
         companies = company_ids(engine, [o.ticker for o in outputs])
     rows = [output_row(o, companies.get(o.ticker)) for o in outputs]
-    dialect = engine.dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        insert = postgresql.insert(_TABLE)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(_TABLE)
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        raise ValueError(f"unsupported database dialect {dialect}")
+    insert = conflict_insert(engine.dialect.name, _TABLE)
     updated = {name: insert.excluded[name] for name in rows[0] if name not in
                ("ticker", "evaluated_at")}
     statement = insert.on_conflict_do_update(

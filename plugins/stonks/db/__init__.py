@@ -4,6 +4,7 @@
 give sessions, and ``stonks.db.migrate`` applies the Alembic migrations.
 """
 
+from stonks.db.conflict import conflict_insert, table_of
 from stonks.db.engine import (
     check_connection,
     connect,
@@ -19,6 +20,7 @@ from stonks.db.engine import (
 
 __all__ = [
     "check_connection",
+    "conflict_insert",
     "connect",
     "create_engine_for",
     "default_database_url",
@@ -28,4 +30,5 @@ __all__ = [
     "safe_url",
     "session_factory",
     "session_scope",
+    "table_of",
 ]

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+
+from stonks.db.conflict import conflict_insert
 
 
 def upsert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
@@ -14,8 +15,7 @@ def upsert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     """``INSERT … ON CONFLICT (keys) DO UPDATE SET update`` (or ``DO NOTHING``)."""
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement: Any = insert(table)
+    statement: Any = conflict_insert(conn.dialect.name, table)
     if update:
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={c: statement.excluded[c] for c in update})

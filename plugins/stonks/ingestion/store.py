@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import conflict_insert
 from stonks.ingestion.dedupe import DedupeMarkers
 from stonks.ingestion.object_store import ObjectStore, raw_document_key
 from stonks.models import Document, DocumentStatus, IngestionRun, IngestionStatus, Source
@@ -32,8 +32,7 @@ _DOCUMENTS = cast(sa.Table, sa.inspect(Document).local_table)
 
 def upsert(engine: Engine, table: sa.Table) -> Any:
     """The dialect's ``INSERT`` that supports ``ON CONFLICT`` (PostgreSQL or SQLite)."""
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    return insert(table)
+    return conflict_insert(engine.dialect.name, table)
 
 
 def ensure_source(
