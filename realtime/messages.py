@@ -1,4 +1,5 @@
-"""Versioned messages of the real-time queues (recommendation, trading, broker_orders).
+"""Versioned messages of the real-time queues (recommendation, trading, broker_orders,
+thesis).
 
 Every message carries ``origin_at``: when the aggregation job that started the chain was
 enqueued, so end-to-end latency can be measured at the far end.
@@ -18,6 +19,8 @@ from stonks.queues import QueueMessage
 
 #: The stream the trading engine consumes: committed, actionable recommendations.
 TRADING_QUEUE = "trading"
+#: The stream the thesis rewriter consumes (only when an LLM is configured).
+THESIS_QUEUE = "thesis"
 
 
 class EvidenceRef(BaseModel):
@@ -59,6 +62,17 @@ class RecommendationCommitted(QueueMessage):
     """A new actionable recommendation is committed; the trading engine decides on it."""
 
     SCHEMA = "trading.recommendation"
+    VERSION = 1
+
+    recommendation_id: int
+    as_of: AwareDatetime
+    origin_at: AwareDatetime
+
+
+class ThesisJob(QueueMessage):
+    """Rewrite the template thesis of one committed, trading-eligible recommendation."""
+
+    SCHEMA = "recommendation.thesis"
     VERSION = 1
 
     recommendation_id: int

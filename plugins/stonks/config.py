@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     alpaca_api_key_id: SecretStr | None = None
     alpaca_secret_key: SecretStr | None = None
     alpaca_base_url: str = "https://paper-api.alpaca.markets"
+    alpaca_stream_url: str | None = Field(
+        default=None,
+        description="trade_updates websocket; default: STONKS_ALPACA_BASE_URL as ws(s)://…/stream.",
+    )
     broker_timeout_s: float = Field(default=10.0, gt=0)
     broker_poll_interval_s: float = Field(default=2.0, gt=0)
     simulated_starting_cash: float = Field(default=100_000.0, gt=0)
@@ -255,6 +259,11 @@ class Settings(BaseSettings):
     def _provider_url_is_http(cls, value: str, info: ValidationInfo) -> str:
         variable = f"{ENV_PREFIX}{str(info.field_name).upper()}"
         return _check_url(value, variable, ("http", "https")) or value
+
+    @field_validator("alpaca_stream_url")
+    @classmethod
+    def _stream_url_is_ws(cls, value: str | None) -> str | None:
+        return _check_url(value, f"{ENV_PREFIX}ALPACA_STREAM_URL", ("ws", "wss"))
 
     @model_validator(mode="after")
     def _alpaca_needs_keys(self) -> Settings:

@@ -139,6 +139,7 @@ class AggregationService:
         self._outputs: dict[tuple[Any, ...], SignalOutput] = {}
         # Row ids of committed outputs: a cached output is not upserted again.
         self._output_ids: dict[tuple[str, datetime], int] = {}
+        self._drafts: dict[tuple[str, datetime, int], dict[str, Any]] = {}
         self._windows: dict[tuple[str, str], dict[str, Any]] = {}
         self._history: list[dict[str, Any]] = []
         self._projections: list[dict[str, Any]] = []
@@ -234,8 +235,16 @@ class AggregationService:
         as_of = job.as_of
         by_label = {w.window_label: w for w in windows}
         key = f"rec:{job.ticker}:{as_of.isoformat()}"
-        draft = to_recommendation(output, company_id=staged.company_id, idempotency_key=key,
-                                  signal_output_id=output_id)
+        # The draft depends only on the (cached) output: build the model once per output.
+        draft_key = (*_output_key(output), staged.company_id)
+        base = self._drafts.get(draft_key)
+        if base is None:
+            if len(self._drafts) > 10_000:
+                self._drafts.clear()
+            base = self._drafts[draft_key] = to_recommendation(
+                output, company_id=staged.company_id, idempotency_key=key,
+            ).model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
+        draft = {**base, "idempotency_key": key, "signal_output_id": output_id}
         snap = self.bars.snapshot(job.ticker, as_of)
         evidence = [EvidenceRef(kind=EvidenceKind.SIGNAL_ENGINE_OUTPUT.value,
                                 reference_id=output_id)]
@@ -247,7 +256,7 @@ class AggregationService:
         return RecommendationJob(
             ticker=job.ticker, company_id=staged.company_id, as_of=as_of,
             origin_at=job.created_at, idempotency_key=key,
-            draft=draft.model_dump(mode="json", exclude={"id"}),
+            draft=draft,
             trend={w.window_label: w.score for w in windows},
             trend_confidence=by_label["7d"].confidence,
             contradiction=any(w.contradiction for w in windows),

@@ -133,7 +133,7 @@ class AlpacaBroker:
         else:
             order_data = MarketOrderRequest(**common)
         order: Any = self._call(lambda: self.client.submit_order(order_data))
-        return _order(order)
+        return to_broker_order(order)
 
     def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None:
         try:
@@ -142,7 +142,7 @@ class AlpacaBroker:
             if "404" in str(exc):
                 return None
             raise
-        return _order(order)
+        return to_broker_order(order)
 
     def positions(self) -> list[BrokerPosition]:
         rows: Any = self._call(self.client.get_all_positions)
@@ -152,7 +152,7 @@ class AlpacaBroker:
     def open_orders(self) -> list[BrokerOrder]:
         rows: Any = self._call(lambda: self.client.get_orders(
             GetOrdersRequest(status=QueryOrderStatus.OPEN)))
-        return [_order(o) for o in rows]
+        return [to_broker_order(o) for o in rows]
 
 
 def _message(exc: APIError) -> str:
@@ -162,7 +162,8 @@ def _message(exc: APIError) -> str:
         return str(exc)[:200]
 
 
-def _order(order: AlpacaOrder) -> BrokerOrder:
+def to_broker_order(order: AlpacaOrder) -> BrokerOrder:
+    """Our view of an Alpaca order (REST answers and the order inside a trade update)."""
     status_text = order.status.value if hasattr(order.status, "value") else str(order.status)
     status = _STATUS.get(status_text, OrderStatus.SUBMITTED)
     filled = Decimal(order.filled_qty or 0)

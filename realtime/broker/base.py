@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from stonks.models.enums import OrderSide
 from stonks.models.orders import OrderStatus, OrderType, TimeInForce
@@ -91,3 +92,11 @@ class Broker(Protocol):
     def open_orders(self) -> list[BrokerOrder]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchBroker(Protocol):
+    """A broker that places several orders in one call, idempotent per client_order_id
+    (so no look-up is needed first); rejections come back as ``rejected`` orders."""
+
+    def submit_many(self, requests: Sequence[OrderRequest]) -> list[BrokerOrder]: ...

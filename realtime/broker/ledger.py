@@ -7,7 +7,8 @@ the account's cash and equity, and appends a ``portfolio_snapshots`` row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,12 +16,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from realtime.broker.base import BrokerOrder, Fill
-from realtime.sql import insert_ignore, table_of
+from realtime.sql import insert_ignore, insert_statement, table_of
 from stonks.models.enums import OrderSide
 from stonks.models.orders import BrokerAccount, Order, OrderEvent, OrderStatus
 from stonks.models.portfolio import PortfolioSnapshot, Position, PositionStatus
 
 CENT = Decimal("0.01")
+#: How far along its life an order is; a broker view never moves an order back.
+_STAGE = {OrderStatus.SUBMITTED: 1, OrderStatus.PARTIALLY_FILLED: 2,
+          OrderStatus.PENDING_CANCEL: 2, OrderStatus.FILLED: 3, OrderStatus.CANCELED: 3,
+          OrderStatus.EXPIRED: 3, OrderStatus.REJECTED: 3}
 
 
 @dataclass(frozen=True)
@@ -44,57 +49,102 @@ def record_event(conn: sa.Connection, order_id: int, key: str, event_type: str,
     }, ["order_id", "event_key"]) is not None
 
 
-def apply_broker_order(conn: sa.Connection, order_id: int, result: BrokerOrder,
-                       exits: dict[str, Any] | None = None, *,
-                       book_account: bool = True) -> list[BookedFill]:
-    """Bring our order row to the broker's state and book every fill not booked yet.
+def apply_broker_orders(
+    conn: sa.Connection, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
+) -> list[BookedFill]:
+    """Bring our order rows to the broker's state and book every fill not booked yet.
 
-    With ``book_account=False`` the caller updates the account (``update_account``) once
-    for a batch of orders."""
-    o = table_of(Order)
-    order = conn.execute(sa.select(o).where(o.c.id == order_id).with_for_update()).one()
-    booked: list[BookedFill] = []
-    so_far = Decimal(order.filled_quantity or 0)
-    so_far_avg = Decimal(order.filled_avg_price or 0)
-    for reported in result.fills:
-        # Brokers polled report cumulative fills: book only the increment beyond what we have.
-        if reported.cumulative_quantity <= so_far:
-            continue
-        delta = reported.cumulative_quantity - so_far
-        price = ((reported.cumulative_quantity * reported.price - so_far * so_far_avg) / delta
-                 ).quantize(Decimal("0.00000001"))
-        fill = Fill(reported.execution_id, delta, price, reported.fee, reported.occurred_at,
-                    reported.cumulative_quantity)
-        so_far, so_far_avg = reported.cumulative_quantity, reported.price
-        new = insert_ignore(conn, table_of(OrderEvent), {
-            "order_id": order_id, "event_key": f"fill:{fill.execution_id}",
-            "event_type": "fill" if result.status is OrderStatus.FILLED else "partial_fill",
-            "status_after": result.status.value, "fill_quantity": fill.quantity,
-            "fill_price": fill.price, "fee": fill.fee,
-            "cumulative_quantity": fill.cumulative_quantity, "occurred_at": fill.occurred_at,
-            "payload": {"execution_id": fill.execution_id},
-        }, ["order_id", "event_key"])
-        if new is None:
-            continue
-        realized = _move_position(conn, order, fill, exits or {})
-        booked.append(BookedFill(order_id, order.ticker, OrderSide(order.side), fill, realized))
-    values: dict[str, Any] = {
-        "status": result.status.value, "broker_order_id": result.broker_order_id,
-        "filled_quantity": result.filled_quantity, "filled_avg_price": result.filled_avg_price,
-        "raw": {**(order.raw or {}), "broker": _jsonable(result.raw)},
-        "updated_at": datetime.now(UTC),
-    }
-    if booked:
-        values["fees"] = Decimal(order.fees) + sum((b.fill.fee for b in booked), Decimal(0))
-    if result.status is OrderStatus.FILLED and order.filled_at is None:
-        values["filled_at"] = max(f.occurred_at for f in result.fills) if result.fills else \
-            datetime.now(UTC)
-    if result.status is OrderStatus.REJECTED:
-        values["reject_reason"] = result.reject_reason
-    conn.execute(sa.update(o).where(o.c.id == order_id).values(**values))
-    if booked and book_account:
-        update_account(conn, int(order.broker_account_id), booked)
+    A constant number of statements for the whole batch: the orders and the positions they
+    touch are locked in id/ticker order (so concurrent workers cannot deadlock), the fill
+    events are inserted at once (the ones that existed are skipped, which makes a replayed
+    trade update or poll a no-op), positions and orders are written in bulk. The caller
+    updates the account (``update_account``) once for the batch."""
+    if not results:
+        return []
+    o, oe = table_of(Order), table_of(OrderEvent)
+    orders = {int(r.id): r for r in conn.execute(
+        sa.select(o).where(o.c.id.in_(sorted({i for i, _, _ in results})))
+        .order_by(o.c.id).with_for_update())}
+    progress = {i: (Decimal(r.filled_quantity or 0), Decimal(r.filled_avg_price or 0))
+                for i, r in orders.items()}
+    fills: list[tuple[int, Fill, dict[str, Any]]] = []
+    events: dict[tuple[int, str], dict[str, Any]] = {}
+    for order_id, result, exits in results:
+        so_far, so_far_avg = progress[order_id]
+        for reported in result.fills:
+            # Brokers polled report cumulative fills: book only the increment beyond ours.
+            if reported.cumulative_quantity <= so_far:
+                continue
+            delta = reported.cumulative_quantity - so_far
+            price = ((reported.cumulative_quantity * reported.price - so_far * so_far_avg)
+                     / delta).quantize(Decimal("0.00000001"))
+            fill = Fill(reported.execution_id, delta, price, reported.fee,
+                        reported.occurred_at, reported.cumulative_quantity)
+            so_far, so_far_avg = reported.cumulative_quantity, reported.price
+            key = (order_id, f"fill:{fill.execution_id}")
+            if key in events:
+                continue
+            events[key] = {
+                "order_id": order_id, "event_key": key[1],
+                "event_type": "fill" if result.status is OrderStatus.FILLED else "partial_fill",
+                "status_after": result.status.value, "fill_quantity": fill.quantity,
+                "fill_price": fill.price, "fee": fill.fee,
+                "cumulative_quantity": fill.cumulative_quantity,
+                "occurred_at": fill.occurred_at, "payload": {"execution_id": fill.execution_id},
+            }
+            fills.append((order_id, fill, exits or {}))
+        progress[order_id] = (so_far, so_far_avg)
+    new: set[tuple[int, str]] = set()
+    if events:
+        new = {(int(i), str(k)) for i, k in conn.execute(
+            insert_statement(conn, oe).on_conflict_do_nothing(
+                index_elements=["order_id", "event_key"]).returning(oe.c.order_id,
+                                                                   oe.c.event_key),
+            list(events.values()))}
+    fills = [f for f in fills if (f[0], f"fill:{f[1].execution_id}") in new]
+    booked = _move_positions(conn, orders, fills)
+    _update_orders(conn, orders, results, booked)
     return booked
+
+
+def _update_orders(conn: sa.Connection, orders: dict[int, Any],
+                   results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
+                   booked: list[BookedFill]) -> None:
+    fees: dict[int, Decimal] = {}
+    for b in booked:
+        fees[b.order_id] = fees.get(b.order_id, Decimal(0)) + b.fill.fee
+    now = datetime.now(UTC)
+    rows: dict[int, dict[str, Any]] = {}
+    for order_id, result, _ in results:  # a later result for the same order wins
+        order = orders[order_id]
+        current = rows.get(order_id, {}).get("status", order.status)
+        if _STAGE.get(OrderStatus(current), 0) > _STAGE.get(result.status, 0):
+            # An older view arriving late (a submit response after the stream's fill, a
+            # stale poll): its fills were booked above, but the status never goes back.
+            result = replace(result, status=OrderStatus(current),
+                             filled_quantity=max(result.filled_quantity,
+                                                 Decimal(order.filled_quantity or 0)),
+                             filled_avg_price=(result.filled_avg_price
+                                               or order.filled_avg_price))
+        filled_at = order.filled_at
+        if result.status is OrderStatus.FILLED and filled_at is None:
+            filled_at = max(f.occurred_at for f in result.fills) if result.fills else now
+        rows[order_id] = {
+            "_id": order_id, "status": result.status.value,
+            "broker_order_id": result.broker_order_id,
+            "filled_quantity": result.filled_quantity,
+            "filled_avg_price": result.filled_avg_price,
+            "raw": {**(order.raw or {}), "broker": _jsonable(result.raw)},
+            "fees": Decimal(order.fees) + fees.get(order_id, Decimal(0)),
+            "filled_at": filled_at,
+            "reject_reason": (result.reject_reason if result.status is OrderStatus.REJECTED
+                              else order.reject_reason),
+            "updated_at": now,
+        }
+    o = table_of(Order)
+    columns = [c for c in next(iter(rows.values())) if c != "_id"]
+    conn.execute(sa.update(o).where(o.c.id == sa.bindparam("_id"))
+                 .values({c: sa.bindparam(c) for c in columns}), list(rows.values()))
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
@@ -102,15 +152,64 @@ def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
             for k, v in raw.items()}
 
 
-def _move_position(conn: sa.Connection, order: Any, fill: Fill, exits: dict[str, Any]) -> Decimal:
+_POSITION_COLUMNS = (
+    "quantity", "cost_basis", "avg_entry_price", "market_price", "market_value",
+    "unrealized_pl", "realized_pl", "status", "closed_at", "updated_at", "opened_at",
+    "entry_order_id", "sector", "stop_loss", "take_profit", "targets",
+    "trailing_atr_multiple", "trailing_stop", "high_water_price",
+)
+
+
+def _move_positions(conn: sa.Connection, orders: dict[int, Any],
+                    fills: list[tuple[int, Fill, dict[str, Any]]]) -> list[BookedFill]:
+    """Move the positions by ``fills`` (in order); the fills with the P&L they realised.
+
+    Existing rows are locked and updated; a ticker without a row is inserted, and if a
+    concurrent worker inserted it first, its row is locked and the fills are re-applied on
+    top of it (never a lost update)."""
+    if not fills:
+        return []
     p = table_of(Position)
-    row = conn.execute(sa.select(p).where(p.c.broker_account_id == order.broker_account_id,
-                                          p.c.ticker == order.ticker).with_for_update()).first()
+    account_id = int(orders[fills[0][0]].broker_account_id)
+    tickers = sorted({str(orders[i].ticker) for i, _, _ in fills})
+    while True:
+        state = {str(r.ticker): dict(r._mapping) for r in conn.execute(
+            sa.select(p).where(p.c.broker_account_id == account_id, p.c.ticker.in_(tickers))
+            .order_by(p.c.ticker).with_for_update())}
+        existing = set(state)
+        booked = [BookedFill(i, orders[i].ticker, OrderSide(orders[i].side), fill,
+                             _move(state, orders[i], fill, exits)) for i, fill, exits in fills]
+        missing = [t for t in tickers if t not in existing]
+        inserted: set[str] = set()
+        if missing:
+            rows = [{"broker_account_id": account_id, "ticker": t,
+                     **{c: state[t].get(c) for c in _POSITION_COLUMNS}} for t in missing]
+            inserted = {str(t) for t in conn.execute(
+                insert_statement(conn, p).on_conflict_do_nothing(
+                    index_elements=["broker_account_id", "ticker"]).returning(p.c.ticker),
+                rows).scalars()}
+        if inserted == set(missing):
+            break
+        # Another worker opened one of these positions meanwhile: undo ours, start over.
+        conn.execute(sa.delete(p).where(p.c.broker_account_id == account_id,
+                                        p.c.ticker.in_(sorted(inserted))))
+    updates = [{"_id": state[t]["id"], **{c: state[t].get(c) for c in _POSITION_COLUMNS}}
+               for t in tickers if t in existing]
+    if updates:
+        conn.execute(sa.update(p).where(p.c.id == sa.bindparam("_id"))
+                     .values({c: sa.bindparam(c) for c in _POSITION_COLUMNS}), updates)
+    return booked
+
+
+def _move(state: dict[str, dict[str, Any]], order: Any, fill: Fill,
+          exits: dict[str, Any]) -> Decimal:
+    """Apply one fill to the in-memory position of its ticker; the P&L it realised."""
+    row = state.get(order.ticker)
+    is_open_row = row is not None and row.get("status") == PositionStatus.OPEN.value
     now = datetime.now(UTC)
-    qty = Decimal(row.quantity) if row and row.status == PositionStatus.OPEN.value else Decimal(0)
-    cost = Decimal(row.cost_basis) if row and row.status == PositionStatus.OPEN.value \
-        else Decimal(0)
-    realized = Decimal(row.realized_pl) if row else Decimal(0)
+    qty = Decimal(row["quantity"]) if row is not None and is_open_row else Decimal(0)
+    cost = Decimal(row["cost_basis"]) if row is not None and is_open_row else Decimal(0)
+    realized = Decimal(row["realized_pl"] or 0) if row is not None else Decimal(0)
     gained = Decimal(0)
     if order.side == OrderSide.BUY.value:
         qty += fill.quantity
@@ -123,14 +222,20 @@ def _move_position(conn: sa.Connection, order: Any, fill: Fill, exits: dict[str,
         qty -= sold
         realized += gained
     is_open = qty > 0
-    values: dict[str, Any] = {
+    values: dict[str, Any] = dict(row) if row is not None else {
+        "sector": (order.raw or {}).get("sector"), "opened_at": now, "entry_order_id": order.id,
+        "targets": [],
+    }
+    values.update({
         "quantity": qty, "cost_basis": cost.quantize(CENT),
         "avg_entry_price": (cost / qty).quantize(Decimal("0.00000001")) if is_open else None,
         "market_price": fill.price, "market_value": (qty * fill.price).quantize(CENT),
         "unrealized_pl": (qty * fill.price - cost).quantize(CENT), "realized_pl": realized,
         "status": (PositionStatus.OPEN if is_open else PositionStatus.CLOSED).value,
         "closed_at": None if is_open else now, "updated_at": now,
-    }
+    })
+    if row is not None and not is_open_row and is_open:
+        values.update(opened_at=now, entry_order_id=order.id)
     if order.side == OrderSide.BUY.value and exits:
         stop = exits.get("stop_loss")
         targets = exits.get("targets") or []
@@ -141,15 +246,7 @@ def _move_position(conn: sa.Connection, order: Any, fill: Fill, exits: dict[str,
                       trailing_stop=(None if exits.get("trailing_stop") is None
                                      else Decimal(str(exits["trailing_stop"]))),
                       high_water_price=fill.price)
-    if row is None:
-        conn.execute(sa.insert(p).values(
-            broker_account_id=order.broker_account_id, ticker=order.ticker,
-            sector=(order.raw or {}).get("sector"), opened_at=now, entry_order_id=order.id,
-            **values))
-    else:
-        if row.status != PositionStatus.OPEN.value and is_open:
-            values.update(opened_at=now, entry_order_id=order.id)
-        conn.execute(sa.update(p).where(p.c.id == row.id).values(**values))
+    state[order.ticker] = values
     return gained
 
 

@@ -19,11 +19,11 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime.broker.base import Broker, BrokerOrder, OrderRequest
+from realtime.broker.base import BatchBroker, Broker, BrokerOrder, OrderRequest
 from realtime.broker.errors import BrokerUnavailable, NotReconciled, OrderRejected
 from realtime.broker.ledger import (
     BookedFill,
-    apply_broker_order,
+    apply_broker_orders,
     record_event,
     update_account,
 )
@@ -207,13 +207,19 @@ class BrokerService:
                     ready.append((index, int(order.id), job, maybe_sent))
             if risk is not None:
                 self._write_gates(conn, risk)
+        requests = [OrderRequest(client_order_id=job.client_order_id, ticker=job.ticker,
+                                 side=job.side, quantity=job.quantity, notional=job.notional,
+                                 order_type=job.order_type or OrderType.MARKET,
+                                 limit_price=job.limit_price, as_of=job.as_of)
+                    for _, _, job, _ in ready]
+        if isinstance(self.broker, BatchBroker):
+            placed = self._submit_batch([order_id for _, order_id, _, _ in ready], requests)
+        else:
+            placed = [self._submit(order_id, request, known_sent=maybe_sent)
+                      for (_, order_id, _, maybe_sent), request in zip(ready, requests,
+                                                                      strict=True)]
         results: list[tuple[int, BrokerOrder, dict[str, Any]]] = []
-        for index, order_id, job, maybe_sent in ready:
-            request = OrderRequest(client_order_id=job.client_order_id, ticker=job.ticker,
-                                   side=job.side, quantity=job.quantity, notional=job.notional,
-                                   order_type=job.order_type or OrderType.MARKET,
-                                   limit_price=job.limit_price, as_of=job.as_of)
-            result = self._submit(order_id, request, known_sent=maybe_sent)
+        for (index, order_id, job, _), result in zip(ready, placed, strict=True):
             results.append((order_id, result, job.exits))
             statuses[index] = result.status
         if held:  # hand-off to the lake DAG, after the commit
@@ -221,6 +227,29 @@ class BrokerService:
         if results:
             self.apply_many(results)
         return statuses
+
+    def _submit_batch(self, order_ids: list[int],
+                      requests: list[OrderRequest]) -> list[BrokerOrder]:
+        """One call for the batch; the broker is idempotent per client_order_id, so an
+        unknown outcome only marks the orders and lets the queue retry the same call."""
+        if not requests:
+            return []
+        assert isinstance(self.broker, BatchBroker)
+        try:
+            return self.broker.submit_many(requests)
+        except BrokerUnavailable as exc:
+            o = table_of(Order)
+            with self.db.begin() as conn:
+                conn.execute(sa.update(o).where(o.c.id.in_(order_ids)).values(
+                    status=OrderStatus.UNKNOWN.value))
+                insert_ignore_many(conn, table_of(OrderEvent), [
+                    {"order_id": i, "event_key": "unknown", "event_type": "unknown",
+                     "status_after": OrderStatus.UNKNOWN.value, "occurred_at": datetime.now(UTC),
+                     "payload": {"error": str(exc)}} for i in order_ids],
+                    ["order_id", "event_key"])
+            logger.warning("order outcome unknown; the retry places the same orders again",
+                           extra={"orders": len(order_ids), "error": str(exc)})
+            raise
 
     def _submit(self, order_id: int, request: OrderRequest, *, known_sent: bool) -> BrokerOrder:
         if known_sent:  # a previous attempt may have reached the broker: look before sending
@@ -257,12 +286,9 @@ class BrokerService:
     def apply_many(self, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
                    ) -> None:
         """Book the broker's view of several orders in one transaction (idempotent per fill)."""
-        booked: list[BookedFill] = []
         positions: list[PositionFact] = []
         with self.db.begin() as conn:
-            for order_id, result, exits in results:
-                booked += apply_broker_order(conn, order_id, result, exits,
-                                             book_account=False)
+            booked = apply_broker_orders(conn, results)
             now = datetime.now(UTC)
             insert_ignore_many(conn, table_of(OrderEvent), [
                 {"order_id": order_id, "event_key": f"status:{result.status.value}",

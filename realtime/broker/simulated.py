@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -85,9 +86,71 @@ class SimulatedBroker:
                                                   OrderStatus.PARTIALLY_FILLED)]
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
-        existing = self.get_by_client_order_id(request.client_order_id)
-        if existing is not None:  # same client_order_id: the same order, never a second one
-            return existing
+        result = self.submit_many([request])[0]
+        if result.status is OrderStatus.REJECTED and not result.broker_order_id:
+            raise OrderRejected(result.reject_reason or "rejected")
+        return result
+
+    def submit_many(self, requests: Sequence[OrderRequest]) -> list[BrokerOrder]:
+        """Place several orders atomically; their orders, rejections included (status
+        ``rejected`` with the reason and no broker id).
+
+        Optimistic: the book is read under WATCH and written in one MULTI/EXEC, retried if
+        another process changed it meanwhile, so a batch costs four round trips. A known
+        client_order_id returns the order placed before, never a second one."""
+        if not requests:
+            return []
+        while True:
+            try:
+                return self._submit_watched(requests)
+            except redis.WatchError:
+                continue
+            except redis.RedisError as exc:
+                raise BrokerUnavailable(f"simulated broker store: {exc}") from exc
+
+    def _submit_watched(self, requests: Sequence[OrderRequest]) -> list[BrokerOrder]:
+        ids = [r.client_order_id for r in requests]
+        tickers = sorted({r.ticker for r in requests})
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.watch(self._orders, self._positions)  # type: ignore[no-untyped-call]
+            known = dict(zip(ids, pipe.hmget(self._orders, ids), strict=True))
+            book = {t: _parse_held(blob) for t, blob in
+                    zip(tickers, pipe.hmget(self._positions, tickers), strict=True)}
+            results: list[BrokerOrder] = []
+            records: dict[Any, str] = {}
+            cash = Decimal(0)
+            touched: set[str] = set()
+            for request in requests:
+                blob = known.get(request.client_order_id)
+                if blob is not None:  # same client_order_id: the same order, never a second
+                    results.append(_order(json.loads(blob)))
+                    continue
+                try:
+                    record, signed, price, fee = self._fill(request, book[request.ticker][0])
+                except OrderRejected as exc:
+                    results.append(BrokerOrder("", request.client_order_id, request.ticker,
+                                               request.side, OrderStatus.REJECTED, Decimal(0),
+                                               None, reject_reason=str(exc)))
+                    continue
+                book[request.ticker] = _moved(book[request.ticker], signed, price)
+                touched.add(request.ticker)
+                cash += -(signed * price) - fee
+                blob = json.dumps(record)
+                known[request.client_order_id] = blob.encode()
+                records[request.client_order_id] = blob
+                results.append(_order(record))
+            pipe.multi()
+            if records:
+                pipe.hset(self._orders, mapping=records)
+                pipe.hset(self._positions, mapping={
+                    t: f"{book[t][0]}|{book[t][1]}" for t in sorted(touched)})
+                pipe.incrbyfloat(self._cash, float(cash))
+            pipe.execute()
+        return results
+
+    def _fill(self, request: OrderRequest,
+              held: Decimal) -> tuple[dict[str, Any], Decimal, Decimal, Decimal]:
+        """The broker's record of ``request`` filled against its bar; signed qty, price, fee."""
         moment = request.as_of or datetime.now(UTC)
         bar = self.bars.snapshot(request.ticker, moment)
         if bar is None:
@@ -98,57 +161,44 @@ class SimulatedBroker:
             (request.notional or Decimal(0)) / price).quantize(QTY, ROUND_DOWN)
         if qty <= 0:
             raise OrderRejected("order quantity rounds to zero")
-        if request.side is OrderSide.SELL:
-            held = self._held(request.ticker)[0]
-            if qty > held:
-                raise OrderRejected(f"insufficient qty: {held} {request.ticker} held")
+        if request.side is OrderSide.SELL and qty > held:
+            raise OrderRejected(f"insufficient qty: {held} {request.ticker} held")
         cap = _d(bar.volume * self.participation).quantize(QTY, ROUND_DOWN)
         filled = min(qty, cap)
         fee = (filled * self.fee_per_share).quantize(CENT)
-        now = datetime.now(UTC)
         status = OrderStatus.FILLED if filled == qty else OrderStatus.PARTIALLY_FILLED
         record = {
             "id": f"sim-{request.client_order_id}", "client_order_id": request.client_order_id,
             "symbol": request.ticker, "side": request.side.value, "qty": str(qty),
             "status": status.value, "filled_qty": str(filled), "filled_avg_price": str(price),
-            "fee": str(fee), "filled_at": now.isoformat(), "bar_at": bar.bar_at.isoformat(),
+            "fee": str(fee), "filled_at": datetime.now(UTC).isoformat(),
+            "bar_at": bar.bar_at.isoformat(),
         }
-        if not self._call(self.client.hsetnx, self._orders, request.client_order_id,
-                          json.dumps(record)):
-            found = self.get_by_client_order_id(request.client_order_id)
-            assert found is not None
-            return found
-        self._book(request.ticker, sign * filled, price, fee)
-        return _order(record)
-
-    def _book(self, ticker: str, signed_qty: Decimal, price: Decimal, fee: Decimal) -> None:
-        with self.client.lock(self._positions + ":lock", timeout=10, blocking_timeout=10):
-            self._book_locked(ticker, signed_qty, price, fee)
-
-    def _held(self, ticker: str) -> tuple[Decimal, Decimal]:
-        """(quantity, cost) of one ticker in the book."""
-        blob = self._call(self.client.hget, self._positions, ticker)
-        if blob is None:
-            return Decimal(0), Decimal(0)
-        qty, cost = (Decimal(x) for x in blob.decode().split("|"))
-        return qty, cost
-
-    def _book_locked(self, ticker: str, signed_qty: Decimal, price: Decimal,
-                     fee: Decimal) -> None:
-        qty, cost = self._held(ticker)
-        if signed_qty > 0:
-            cost += signed_qty * price
-        elif qty != 0:
-            cost += signed_qty * (cost / qty)
-        qty += signed_qty
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self._positions, ticker, f"{qty}|{cost}")
-        pipe.incrbyfloat(self._cash, float(-(signed_qty * price) - fee))
-        self._call(pipe.execute)
+        return record, sign * filled, price, fee
 
     def set_position(self, ticker: str, quantity: Decimal, avg_price: Decimal) -> None:
         """Change the book behind our back (tests of reconciliation use it)."""
         self.client.hset(self._positions, ticker, f"{quantity}|{quantity * avg_price}")
+
+
+def _parse_held(blob: bytes | str | None) -> tuple[Decimal, Decimal]:
+    """(quantity, cost) of one ticker in the book."""
+    if blob is None:
+        return Decimal(0), Decimal(0)
+    text = blob.decode() if isinstance(blob, bytes) else blob
+    qty, cost = (Decimal(x) for x in text.split("|"))
+    return qty, cost
+
+
+def _moved(held: tuple[Decimal, Decimal], signed_qty: Decimal,
+           price: Decimal) -> tuple[Decimal, Decimal]:
+    """The book of a ticker after a fill of ``signed_qty`` at ``price``."""
+    qty, cost = held
+    if signed_qty > 0:
+        cost += signed_qty * price
+    elif qty != 0:
+        cost += signed_qty * (cost / qty)
+    return qty + signed_qty, cost
 
 
 def _order(record: dict[str, Any]) -> BrokerOrder:

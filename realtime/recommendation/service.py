@@ -2,7 +2,8 @@
 
 Each job becomes exactly one ``recommendations`` row (unique idempotency key), with its
 evidence rows and a ``risk_evaluations`` row, in one transaction. Actionable ones (BUY/SELL,
-active, not advisory) are then announced on the trading queue after the commit.
+active, not advisory) are then announced on the trading queue after the commit; with an LLM
+configured, active BUY/SELL ones also get a job on the thesis queue (``rewriter.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Field
 
 from realtime.lake import RecommendationFact
-from realtime.messages import TRADING_QUEUE, RecommendationCommitted, RecommendationJob
+from realtime.messages import (
+    THESIS_QUEUE,
+    TRADING_QUEUE,
+    RecommendationCommitted,
+    RecommendationJob,
+    ThesisJob,
+)
 from realtime.recommendation.thesis import template_thesis
 from realtime.sql import insert_statement, table_of
 from stonks import redis_keys
@@ -26,6 +34,7 @@ from stonks.models.enums import TradingMode
 from stonks.models.recommendations import (
     Recommendation,
     RecommendationAction,
+    RecommendationBase,
     RecommendationEvidence,
     RecommendationStatus,
 )
@@ -35,6 +44,15 @@ from stonks.queues import Delivery, Producer
 logger = logging.getLogger(__name__)
 
 ACTIONABLE = (RecommendationAction.BUY, RecommendationAction.SELL)
+
+
+class RecommendationDraft(RecommendationBase):
+    """A recommendation before it is stored: plain pydantic (validating a table model
+    costs several times more, and this runs once per job)."""
+
+    targets: list[str] = Field(default_factory=list)
+    eligibility: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 def eligibility(job: RecommendationJob, settings: Settings) -> dict[str, dict[str, Any]]:
@@ -60,19 +78,26 @@ class RecommendationService:
         self.producer = Producer(client, TRADING_QUEUE)
         self.lake = Producer(client, redis_keys.QueueName.LAKE_PUBLISH)
         self._facts: list[RecommendationFact] = []
+        # The LLM rewrites theses on its own queue, never inline; no LLM, no jobs.
+        self.theses = (Producer(client, THESIS_QUEUE) if settings.llm_provider != "none"
+                       else None)
+        self._theses: list[ThesisJob] = []
 
     def handle(self, deliveries: Sequence[Delivery[RecommendationJob]]) -> None:
         announce: list[RecommendationCommitted] = []
         self._facts = []
+        self._theses = []
         with self.db.begin() as conn:
             announce = self.build_many(conn, [d.message for d in deliveries])
         if announce:
             self.producer.publish_many(announce)
         if self._facts:  # hand-off to the lake DAG, after the commit
             self.lake.publish_many(self._facts)
+        if self.theses is not None and self._theses:
+            self.theses.publish_many(self._theses)
 
     def _suppression(self, conn: sa.Connection, job: RecommendationJob,
-                     rec: Recommendation) -> str | None:
+                     rec: RecommendationDraft) -> str | None:
         if job.contradiction or rec.contradiction:
             return "contradiction: strong signals or the two pipelines disagree"
         cooldown = self.settings.rec_cooldown_s
@@ -93,7 +118,7 @@ class RecommendationService:
                    jobs: Sequence[RecommendationJob]) -> list[RecommendationCommitted]:
         """Insert the recommendations of ``jobs`` (each once, in three statements for the
         batch); the trading announcements of the new, actionable ones."""
-        drafts: dict[str, tuple[RecommendationJob, Recommendation, str | None]] = {}
+        drafts: dict[str, tuple[RecommendationJob, RecommendationDraft, str | None]] = {}
         batch: dict[tuple[str, str], str] = {}  # (ticker, action) → key of an active draft
         for job in jobs:
             if job.idempotency_key in drafts:
@@ -141,17 +166,21 @@ class RecommendationService:
                     and rec.mode is not TradingMode.ADVISORY):
                 announce.append(RecommendationCommitted(
                     recommendation_id=rec_id, as_of=job.as_of, origin_at=job.origin_at))
+            if (self.theses is not None and rec.status is RecommendationStatus.ACTIVE
+                    and rec.action in ACTIONABLE):
+                self._theses.append(ThesisJob(
+                    recommendation_id=rec_id, as_of=job.as_of, origin_at=job.origin_at))
         _insert_many(conn, table_of(RecommendationEvidence), evidence)
         _insert_many(conn, table_of(RiskEvaluation), risks)
         return announce
 
     def _draft(self, conn: sa.Connection, job: RecommendationJob,
-               batch: dict[tuple[str, str], str]) -> tuple[Recommendation, str | None]:
+               batch: dict[tuple[str, str], str]) -> tuple[RecommendationDraft, str | None]:
         """The recommendation of ``job`` with eligibility, suppression and thesis applied.
 
         ``batch`` holds the active drafts earlier in this batch, not yet in the table, so
         the cooldown sees them as it would see committed rows."""
-        rec = Recommendation.model_validate(job.draft)
+        rec = RecommendationDraft.model_validate(job.draft)
         rec.mode = TradingMode(self.settings.trading_mode)
         checks = eligibility(job, self.settings)
         rec.eligibility = checks

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from stonks.models.recommendations import Recommendation
+from stonks.models.recommendations import RecommendationBase
 
 
-def template_thesis(rec: Recommendation, trend: dict[str, float]) -> str:
+def template_thesis(rec: RecommendationBase, trend: dict[str, float]) -> str:
     """A plain-language thesis built only from the numbers the recommendation rests on."""
     parts = [f"{rec.action.value.upper()} {rec.ticker} ({rec.direction.value})"]
     if rec.probability is not None:

@@ -1,7 +1,9 @@
 """``python -m realtime.workers``: run the real-time workers as separate processes.
 
-``--queues`` picks the queues (default: all four), ``--concurrency`` the processes per
-queue; each process is one consumer in the queue's group, so more processes scale out.
+``--queues`` picks the queues (default: all; the thesis rewriter only when an LLM is
+configured, so a no-LLM deployment runs no idle worker for it), ``--concurrency`` the
+processes per queue; each process is one consumer in the queue's group, so more processes
+scale out.
 ``--one QUEUE`` runs a single consumer in this process (what each child runs).
 """
 
@@ -17,7 +19,7 @@ import sys
 import time
 from types import FrameType
 
-from realtime.workers.runtime import QUEUES, build_worker
+from realtime.workers.runtime import QUEUES, build_worker, default_queues
 from stonks.config import get_settings
 from stonks.db.engine import create_engine_for
 from stonks.redis_client import connect
@@ -27,7 +29,9 @@ logger = logging.getLogger("realtime.workers")
 
 def run_one(queue: str, slot: int) -> int:
     settings = get_settings()
-    db = create_engine_for(settings.effective_database_url)
+    # No ping before every checkout (a round trip per transaction on the hot path): a
+    # connection that died fails its batch, the pool drops it, and the queue retries.
+    db = create_engine_for(settings.effective_database_url, pool_pre_ping=False)
     client = connect(settings=settings)
     name = f"{queue}-{socket.gethostname()}-{os.getpid()}-{slot}"
     worker = build_worker(queue, name, settings, db, client)
@@ -73,8 +77,8 @@ def supervise(queues: list[str], concurrency: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stonks realtime workers",
                                      description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--queues", default=",".join(QUEUES),
-                        help=f"comma-separated subset of {','.join(QUEUES)}")
+    parser.add_argument("--queues", help=f"comma-separated subset of {','.join(QUEUES)} "
+                                         "(default: all; thesis only with an LLM configured)")
     parser.add_argument("--concurrency", type=int, default=1, help="processes per queue")
     parser.add_argument("--one", metavar="QUEUE", help=argparse.SUPPRESS)
     parser.add_argument("--slot", type=int, default=0, help=argparse.SUPPRESS)
@@ -83,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.one:
         return run_one(args.one, args.slot)
-    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    named = args.queues or ",".join(default_queues(get_settings()))
+    queues = [q.strip() for q in named.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(QUEUES))
     if unknown or args.concurrency < 1:
         parser.error(f"unknown queues {unknown}" if unknown else "--concurrency must be >= 1")

@@ -21,13 +21,16 @@ from realtime.aggregation import AggregationService
 from realtime.broker import BrokerService, account_name, ensure_account, make_broker, reconcile
 from realtime.market_data import BarStore
 from realtime.messages import (
+    THESIS_QUEUE,
     TRADING_QUEUE,
     BrokerOrderJob,
     RecommendationCommitted,
     RecommendationJob,
+    ThesisJob,
 )
 from realtime.notifications import notifier_from_settings
 from realtime.recommendation import RecommendationService
+from realtime.recommendation.rewriter import ThesisRewriter, thesis_consumer_config
 from realtime.trading import TradingEngine
 from realtime.trading.exits import ExitMonitor
 from stonks import redis_keys
@@ -38,7 +41,14 @@ from stonks.weighted_signals import AggregationJob
 logger = logging.getLogger(__name__)
 
 QUEUES = (redis_keys.QueueName.AGGREGATION.value, redis_keys.QueueName.RECOMMENDATION.value,
-          TRADING_QUEUE, redis_keys.QueueName.BROKER_ORDERS.value)
+          TRADING_QUEUE, redis_keys.QueueName.BROKER_ORDERS.value, THESIS_QUEUE)
+
+
+def default_queues(settings: Settings) -> tuple[str, ...]:
+    """The queues started when none are named: the thesis queue only with an LLM."""
+    if settings.llm_provider == "none":
+        return tuple(q for q in QUEUES if q != THESIS_QUEUE)
+    return QUEUES
 
 
 @dataclass
@@ -91,6 +101,11 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
         recs = RecommendationService(db, client, settings)
         return Worker(Consumer(client, queue, RecommendationJob, recs.handle,
                                consumer_name=name, config=config))
+    if queue == THESIS_QUEUE:  # idle (acknowledges, calls nothing) when no LLM is configured
+        rewriter = ThesisRewriter(db, settings)
+        return Worker(Consumer(client, queue, ThesisJob, rewriter.handle, consumer_name=name,
+                               config=thesis_consumer_config(settings)),
+                      closers=[rewriter.close])
     broker = make_broker(settings, client, bars)
     account_id = ensure_account(db, settings, broker)
     if queue == TRADING_QUEUE:
@@ -114,8 +129,15 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
         notifier = notifier_from_settings(settings, client)
         service = BrokerService(db, client, settings, broker, account_id,
                                 account_name(settings), notifier=notifier)
+        stops: list[Callable[[], None]] = []
+        if settings.broker == "alpaca":  # fills as they happen; polling stays the fallback
+            from realtime.broker.trade_updates import TradeUpdatesListener
+
+            listener = TradeUpdatesListener.for_service(settings, service)
+            listener.start()
+            stops.append(listener.stop)
         return Worker(Consumer(client, queue, BrokerOrderJob, service.handle,
                                consumer_name=name, config=config),
                       duties=[(settings.broker_poll_interval_s, service.sync_open_orders)],
-                      closers=[broker.close] + ([notifier.close] if notifier else []))
+                      closers=[*stops, broker.close] + ([notifier.close] if notifier else []))
     raise ValueError(f"unknown queue {queue!r}; expected one of {', '.join(QUEUES)}")

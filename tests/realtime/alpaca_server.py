@@ -68,6 +68,8 @@ class AlpacaState:
         }
 
     def book(self, symbol: str, side: str, qty: float, price: float) -> None:
+        if not qty:  # accepted, nothing filled yet
+            return
         held, avg = self.positions.get(symbol, (0.0, 0.0))
         if side == "buy":
             self.positions[symbol] = (held + qty, (held * avg + qty * price) / (held + qty))
@@ -83,7 +85,8 @@ class AlpacaState:
             rest = float(order["qty"]) - float(order["filled_qty"])
             self.book(order["symbol"], order["side"], rest, self.behaviour.price)
             order.update(filled_qty=order["qty"], status="filled", filled_at=_now(),
-                         updated_at=_now())
+                         updated_at=_now(),
+                         filled_avg_price=order["filled_avg_price"] or str(self.behaviour.price))
 
 
 def _handler(state: AlpacaState) -> type[BaseHTTPRequestHandler]:

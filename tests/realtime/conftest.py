@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -136,3 +137,18 @@ def insert_macro_signal(engine: Engine, ticker: str, published_at: datetime, *,
             magnitude=magnitude, confidence=confidence, horizon="medium",
             published_at=published_at, exposure_score=0.5, components={},
         ).returning(table_of(MacroImpactRecord).c.id)).scalar_one())
+
+
+@contextmanager
+def alpaca_service(db: Engine, client: redis.Redis, settings: Settings) -> Iterator[Any]:
+    """A BrokerService on alpaca-py for ``settings``, reconciled with the (local) server."""
+    from realtime.broker import BrokerService, ensure_account, reconcile
+    from realtime.broker.alpaca import AlpacaBroker
+
+    broker = AlpacaBroker.from_settings(settings)
+    account_id = ensure_account(db, settings, broker)
+    assert reconcile(db, broker, account_id).status.value == "reconciled"
+    try:
+        yield BrokerService(db, client, settings, broker, account_id, "alpaca-paper")
+    finally:
+        broker.close()

@@ -11,8 +11,7 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime.broker import BrokerService, BrokerUnavailable, ensure_account, reconcile
-from realtime.broker.alpaca import AlpacaBroker
+from realtime.broker import BrokerService, BrokerUnavailable, reconcile
 from realtime.messages import BrokerOrderJob
 from realtime.sql import table_of
 from stonks.config import Settings
@@ -20,7 +19,7 @@ from stonks.models.enums import OrderSide
 from stonks.models.orders import Order, OrderStatus
 from stonks.models.portfolio import Position
 from tests.realtime.alpaca_server import AlpacaServer
-from tests.realtime.conftest import TRADE_DAY, make_settings
+from tests.realtime.conftest import TRADE_DAY, alpaca_service, make_settings
 
 
 @pytest.fixture
@@ -39,11 +38,8 @@ def alpaca_settings(migrated_pg_url: str, redis_url: str, server: AlpacaServer) 
 @pytest.fixture
 def service(db: Engine, redis_client: redis.Redis,
             alpaca_settings: Settings) -> Iterator[BrokerService]:
-    broker = AlpacaBroker.from_settings(alpaca_settings)
-    account_id = ensure_account(db, alpaca_settings, broker)
-    assert reconcile(db, broker, account_id).status.value == "reconciled"
-    yield BrokerService(db, redis_client, alpaca_settings, broker, account_id, "alpaca-paper")
-    broker.close()
+    with alpaca_service(db, redis_client, alpaca_settings) as service:
+        yield service
 
 
 def job(service: BrokerService, cid: str, ticker: str = "AAPL", qty: str = "4") -> BrokerOrderJob:

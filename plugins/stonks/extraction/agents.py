@@ -94,10 +94,11 @@ def ensure_agents(engine: Engine, settings: Settings) -> None:
         upsert_rows(conn, _VARIANTS, rows, ["agent_id", "name"],
                update=["provider", "model_name", "prompt_template", "prompt_hash"])
         if settings.llm_provider != "none":
-            # With an LLM configured the lexicon stays as a fallback variant, not in the A/B.
-            conn.execute(sa.update(_VARIANTS).where(_VARIANTS.c.name == "embedded",
-                                                    _VARIANTS.c.provider == "lexicon")
-                         .values(weight=0.0))
+            # With an LLM configured the lexicon (and the thesis template) stays as a fallback
+            # variant, not in the A/B.
+            conn.execute(sa.update(_VARIANTS).where(
+                _VARIANTS.c.name == "embedded",
+                _VARIANTS.c.provider.in_(["lexicon", "template"])).values(weight=0.0))
 
 
 class AgentConfigResolver:

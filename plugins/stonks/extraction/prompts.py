@@ -21,9 +21,21 @@ bearish, neutral), severity and confidence in [0, 1], affected sectors (GICS nam
 affected commodities, rate_shock in [-1, 1] and commodity_shocks (commodity -> [-1, 1]).
 Answer with JSON matching the schema."""
 
+#: thesis-rewriter v1. The answer is checked before it is used: another ticker, the
+#: opposite call, or a price/percentage not in FACTS and the template thesis is kept.
+THESIS_REWRITER_PROMPT = """You are an equity research writer. Rewrite the draft thesis of a
+{action} recommendation on {ticker} ({direction}) as two to four plain sentences a portfolio
+manager can read in ten seconds, then list up to four key points.
+Rules: write only about {ticker}; never name another ticker. Keep the call: {action},
+{direction}. Quote only numbers that appear in FACTS (prices with two decimals,
+probabilities as percentages); do not invent prices, targets, percentages or dates.
+Use the evidence only to explain why. Answer with JSON matching the schema: thesis (at most
+800 characters), key_points, action ({action}) and direction ({direction})."""
+
 PROMPTS = {
     "document-extractor": DOCUMENT_EXTRACTOR_PROMPT,
     "event-classifier": EVENT_CLASSIFIER_PROMPT,
+    "thesis-rewriter": THESIS_REWRITER_PROMPT,
 }
 REPAIR_PROMPT = """Your previous answer was rejected: {error}
 Answer again with JSON that matches the schema exactly, nothing else."""
