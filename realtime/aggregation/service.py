@@ -1,8 +1,10 @@
 """The aggregation worker's handler: signals → trend windows → signal engine → next job.
 
-One batch is one transaction: trend windows are upserted, their history appended, the
-projections written and the signal engine outputs persisted; only after the commit is the
-recommendation job published (deduplicated per ticker for ``rec_dedup_ttl_s``).
+A batch reads its signals and persists the signal engine outputs in one transaction; after
+that commit the recommendation jobs are published (deduplicated per ticker for
+``rec_dedup_ttl_s``), then trend windows are upserted, their history appended and the
+projections written in a second transaction, off the path to a decision. The batch is
+acknowledged after both, and both are idempotent, so a crash in between loses nothing.
 """
 
 from __future__ import annotations
@@ -141,12 +143,12 @@ class AggregationService:
         self._output_ids: dict[tuple[str, datetime], int] = {}
         self._drafts: dict[tuple[str, datetime, int], dict[str, Any]] = {}
         self._windows: dict[tuple[str, str], dict[str, Any]] = {}
-        self._history: list[dict[str, Any]] = []
-        self._projections: list[dict[str, Any]] = []
+        self._history: dict[tuple[str, str], dict[str, Any]] = {}
+        self._projections: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def handle(self, deliveries: Sequence[Delivery[AggregationJob]]) -> None:
         jobs: list[RecommendationJob] = []
-        self._windows, self._history, self._projections = {}, [], []
+        self._windows, self._history, self._projections = {}, {}, {}
         with self.db.begin() as conn:
             signals = load_signals_batch(conn, [(d.message.ticker, d.message.as_of - LOOKBACK,
                                                  d.message.as_of) for d in deliveries])
@@ -155,12 +157,16 @@ class AggregationService:
             output_ids = self._store_outputs(conn, [s for s in staged if s is not None])
             jobs = [self._next_job(s, output_ids[_output_key(s.output)])
                     for s in staged if s is not None]
-            self._flush(conn)
         # Only ids of committed rows may be reused by later batches.
         self._output_ids.update(output_ids)
         if len(self._output_ids) > 10_000:
             self._output_ids.clear()
         self.publish(jobs)
+        # The trend rows are not on the way to a decision, so they are written after the
+        # hand-off. The batch is acknowledged only after this commit: a crash in between
+        # redelivers it, and every write above and here is idempotent.
+        with self.db.begin() as conn:
+            self._flush(conn)
 
     def publish(self, jobs: list[RecommendationJob]) -> None:
         if not jobs:
@@ -271,7 +277,7 @@ class AggregationService:
         daily = self.bars.daily(ticker)
         if daily is None:
             return None
-        n = daily.count_until(int(as_of.timestamp()))
+        n = self.bars.count_until(ticker, as_of)
         fundamentals = self.fundamentals.get(ticker, as_of)
         key = (ticker, n, None if macro is None else round(macro, 2), fundamentals, sector,
                as_of.date())
@@ -300,13 +306,17 @@ class AggregationService:
                 "contradiction": w.contradiction, "contradiction_score": w.contradiction_score,
                 "last_signal_at": w.last_signal_at, "computed_at": computed_at,
             }
-            # The newest computation of a (ticker, window) wins within a batch.
+            # The newest computation of a (ticker, window) wins within a batch: a burst of
+            # jobs for one ticker leaves one history row per batch, not one per job.
+            earlier = self._windows.get((ticker, w.window_label))
+            if earlier is not None and earlier["computed_at"] > computed_at:
+                continue
             self._windows[(ticker, w.window_label)] = row
-            self._history.append(row)
+            self._history[(ticker, w.window_label)] = row
             half_life = WINDOWS[w.window_label][1]
             for horizon_label, horizon in PROJECTION_HORIZONS.items():
                 score, confidence = project(w, horizon, half_life)
-                self._projections.append({
+                self._projections[(ticker, w.window_label, horizon_label)] = {
                     "company_id": company_id, "ticker": ticker, "window_label": w.window_label,
                     "horizon": horizon_label, "projected_score": score,
                     "projected_direction": ("bullish" if score >= 0.15 else
@@ -314,13 +324,13 @@ class AggregationService:
                     "confidence": confidence, "method": "half_life_decay",
                     "computed_at": computed_at, "projected_for": computed_at + horizon,
                     "inputs": {"score": w.score, "signals": w.signal_count},
-                })
+                }
 
     def _flush(self, conn: sa.Connection) -> None:
         upsert_many(conn, table_of(TrendWindow), list(self._windows.values()),
                     ["ticker", "window_label"])
-        insert_ignore_many(conn, table_of(TrendHistory), self._history,
+        insert_ignore_many(conn, table_of(TrendHistory), list(self._history.values()),
                            ["ticker", "window_label", "computed_at"])
-        insert_ignore_many(conn, table_of(TrendProjection), self._projections,
+        insert_ignore_many(conn, table_of(TrendProjection), list(self._projections.values()),
                            ["ticker", "window_label", "horizon", "computed_at"])
-        self._windows, self._history, self._projections = {}, [], []
+        self._windows, self._history, self._projections = {}, {}, {}

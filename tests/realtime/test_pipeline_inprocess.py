@@ -16,6 +16,7 @@ from stonks import redis_keys
 from stonks.models.orders import Order, TradingDecision
 from stonks.models.portfolio import Position
 from stonks.models.recommendations import Recommendation
+from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
 from stonks.queues import Producer, QueueMessage
 from stonks.weighted_signals import AggregationJob
 from tests.realtime.conftest import (
@@ -109,3 +110,30 @@ def test_same_direction_recommendation_in_one_batch_is_suppressed_by_the_cooldow
     assert [r.status for r in recs] == ["acted", "suppressed"]
     assert recs[1].suppression_reason.startswith("cooldown")
     assert len(orders) == 1
+
+
+def test_a_burst_for_one_ticker_keeps_the_newest_trend_per_batch_and_every_recommendation(
+    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+    buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    settings = make_settings(migrated_pg_url, redis_url, rec_dedup_ttl_s=0, fundamentals_path=(
+        write_fundamentals(tmp_path / "f.json", (ticker,), moment)))
+    insert_news_signal(db, ticker, recent(moment, 3))
+    workers = build_all(settings, db, redis_client)
+    # Published newest first: the batch order must not decide which computation is kept.
+    jobs = [AggregationJob(ticker=ticker, as_of=moment + timedelta(seconds=s)) for s in (3, 1, 2)]
+    Producer(redis_client, redis_keys.QueueName.AGGREGATION).publish_many(jobs)
+    drain(workers)
+    newest = moment + timedelta(seconds=3)
+    with db.connect() as conn:
+        windows = conn.execute(sa.select(table_of(TrendWindow))).all()
+        history = conn.execute(sa.select(table_of(TrendHistory))).all()
+        projections = conn.execute(sa.select(table_of(TrendProjection))).all()
+        recs = conn.execute(sa.select(table_of(Recommendation))).all()
+    assert {w.window_label for w in windows} == {"1d", "7d", "30d"}
+    assert {w.computed_at for w in windows} == {newest}
+    assert sorted((h.window_label, h.computed_at) for h in history) == sorted(
+        (label, newest) for label in ("1d", "7d", "30d"))
+    assert len(projections) == 6 and {p.computed_at for p in projections} == {newest}
+    assert len(recs) == 3  # every job still gets its recommendation
