@@ -40,7 +40,8 @@ def register(commands: Any) -> None:
     sub = parser.add_subparsers(dest="realtime_command", required=True, metavar="WHAT")
     workers = sub.add_parser("workers", help="queue workers as separate processes")
     workers.add_argument("--queues", help="comma-separated: aggregation,recommendation,"
-                                          "trading,broker_orders (default: all)")
+                                          "trading,broker_orders,thesis (default: all; "
+                                          "thesis only when an LLM is configured)")
     workers.add_argument("--concurrency", type=int, default=1, help="processes per queue")
     workers.set_defaults(handler=_workers)
     api = sub.add_parser("api", help="the control API under uvicorn")
