@@ -250,6 +250,37 @@ def _move(state: dict[str, dict[str, Any]], order: Any, fill: Fill,
     return gained
 
 
+def mark_to_market(conn: sa.Connection, account_id: int, prices: dict[str, Decimal]) -> bool:
+    """Value the account's open positions at ``prices`` (the last bar's close per ticker):
+    market price and value, unrealised P&L, then the account's equity and a snapshot, so the
+    daily-loss and drawdown breakers see losses that are not realised yet. True if any
+    position's price moved (nothing is written otherwise)."""
+    p = table_of(Position)
+    rows = conn.execute(sa.select(p.c.id, p.c.ticker, p.c.quantity, p.c.cost_basis,
+                                  p.c.market_price)
+                        .where(p.c.broker_account_id == account_id,
+                               p.c.status == PositionStatus.OPEN.value,
+                               p.c.ticker.in_(sorted(prices)))
+                        .order_by(p.c.ticker).with_for_update()).all()
+    now = datetime.now(UTC)
+    updates = []
+    for r in rows:
+        price = prices[r.ticker]
+        if r.market_price is not None and Decimal(r.market_price) == price:
+            continue
+        value = Decimal(r.quantity) * price
+        updates.append({"_id": r.id, "market_price": price, "market_value": value.quantize(CENT),
+                        "unrealized_pl": (value - Decimal(r.cost_basis)).quantize(CENT),
+                        "updated_at": now})
+    if not updates:
+        return False
+    conn.execute(sa.update(p).where(p.c.id == sa.bindparam("_id")).values(
+        {c: sa.bindparam(c) for c in ("market_price", "market_value", "unrealized_pl",
+                                      "updated_at")}), updates)
+    update_account(conn, account_id, [])
+    return True
+
+
 def update_account(conn: sa.Connection, account_id: int, booked: list[BookedFill]) -> None:
     """Move the account's cash and equity by ``booked`` and append a portfolio snapshot."""
     a, p, s = table_of(BrokerAccount), table_of(Position), table_of(PortfolioSnapshot)
@@ -286,5 +317,5 @@ def update_account(conn: sa.Connection, account_id: int, booked: list[BookedFill
         "open_positions": len(positions),
         "sector_exposure": {k: str((v / equity).quantize(Decimal("0.000001")))
                             for k, v in sectors.items()} if equity > 0 else {},
-        "details": {"fills": len(booked)},
+        "details": {"fills": len(booked), "marked_to_market": not booked},
     }, ["broker_account_id", "taken_at"])

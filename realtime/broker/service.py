@@ -33,7 +33,12 @@ from realtime.notifications import Notification, Notifier
 from realtime.risk.circuit_breaker import BreakerState, CircuitBreaker
 from realtime.risk.limits import RiskLimits, current_tier, review_tier
 from realtime.risk.orders import evaluate_order
-from realtime.risk.portfolio import HeldPosition, PortfolioState, load_portfolio
+from realtime.risk.portfolio import (
+    HeldPosition,
+    PortfolioState,
+    consecutive_losses,
+    load_portfolio,
+)
 from realtime.risk.reserve import sweep_profit
 from realtime.sql import insert_ignore_many, insert_statement, table_of
 from stonks import redis_keys
@@ -353,30 +358,23 @@ class BrokerService:
         """Poll the broker for our open orders and book what changed (the polling path)."""
         o = table_of(Order)
         with self.db.connect() as conn:
-            rows = conn.execute(sa.select(o.c.id, o.c.client_order_id, o.c.raw).where(
+            rows = conn.execute(sa.select(o.c.id, o.c.client_order_id, o.c.raw, o.c.status,
+                                          o.c.filled_quantity).where(
                 o.c.broker_account_id == self.account_id,
                 o.c.status.in_([OrderStatus.SUBMITTED.value,
                                 OrderStatus.PARTIALLY_FILLED.value,
                                 OrderStatus.UNKNOWN.value]))).all()
+        changed = []
         for row in rows:
             found = self.broker.get_by_client_order_id(row.client_order_id)
-            if found is not None:
-                self.apply(int(row.id), found, (row.raw or {}).get("exits"))
+            # An order the broker reports as we have it already is not booked (or published
+            # to the lake) again on every poll.
+            if found is not None and (found.status.value != row.status or found.filled_quantity
+                                      != Decimal(row.filled_quantity or 0)):
+                changed.append((int(row.id), found, (row.raw or {}).get("exits")))
+        if changed:
+            self.apply_many(changed)
         return len(rows)
-
-
-def consecutive_losses(conn: sa.Connection, account_id: int) -> int:
-    """Losing closed sells in a row, newest first (from the fill events)."""
-    p = table_of(Position)
-    rows = conn.execute(sa.select(p.c.realized_pl).where(
-        p.c.broker_account_id == account_id, p.c.status == "closed")
-        .order_by(p.c.closed_at.desc()).limit(50)).all()
-    count = 0
-    for row in rows:
-        if Decimal(row.realized_pl) >= 0:
-            break
-        count += 1
-    return count
 
 
 def _fact(booked: BookedFill) -> FillFact:

@@ -64,3 +64,17 @@ def load_portfolio(conn: sa.Connection, account_id: int) -> PortfolioState:
         high_water_mark=(Decimal(snap.high_water_mark) if snap and snap.high_water_mark
                          is not None else None),
     )
+
+
+def consecutive_losses(conn: sa.Connection, account_id: int) -> int:
+    """Losing closed sells in a row, newest first (from the fill events)."""
+    p = table_of(Position)
+    rows = conn.execute(sa.select(p.c.realized_pl).where(
+        p.c.broker_account_id == account_id, p.c.status == "closed")
+        .order_by(p.c.closed_at.desc()).limit(50)).all()
+    count = 0
+    for row in rows:
+        if Decimal(row.realized_pl) >= 0:
+            break
+        count += 1
+    return count

@@ -1,5 +1,9 @@
 """Exits: each open position's stop, target and trailing stop, evaluated on new bars.
 
+Before the exits, the open positions are marked to the bar's close (unrealised P&L,
+equity, a portfolio snapshot) and the circuit breaker checks the result, so a loss that is
+not realised yet can trip the daily-loss or drawdown breaker.
+
 A triggered exit becomes a SELL decision through the trading engine (decision key
 ``exit:<position>:<bar time>``, so re-evaluating the same bar never sells twice) and from
 there the same broker queue as every other order.
@@ -14,7 +18,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from realtime.broker.ledger import mark_to_market
 from realtime.notifications import Notification, Notifier
+from realtime.risk.circuit_breaker import BreakerState
+from realtime.risk.portfolio import consecutive_losses, load_portfolio
 from realtime.sql import table_of
 from realtime.trading.engine import ProposedTrade, TradingEngine
 from stonks.models.enums import OrderSide
@@ -40,6 +47,9 @@ class ExitMonitor:
         self.notifier = notifier
 
     def check(self, moment: datetime) -> list[ExitSignal]:
+        """Mark the open positions to the bar at ``moment``, let the breaker see the result,
+        move trailing stops and turn triggered exits into sell decisions."""
+        self.mark_to_market(moment)
         p = table_of(Position)
         signals: list[ExitSignal] = []
         with self.engine.db.begin() as conn:
@@ -65,6 +75,26 @@ class ExitMonitor:
         for signal in signals:
             self._exit(signal, moment)
         return signals
+
+    def mark_to_market(self, moment: datetime) -> BreakerState:
+        """Value open positions at the last close and check the circuit breaker on it."""
+        engine, p = self.engine, table_of(Position)
+        with engine.db.begin() as conn:
+            tickers = conn.execute(sa.select(p.c.ticker).where(
+                p.c.broker_account_id == engine.account_id,
+                p.c.status == PositionStatus.OPEN.value)).scalars().all()
+            prices = {t: Decimal(str(bar.close)) for t in tickers
+                      if (bar := engine.bars.snapshot(t, moment)) is not None}
+            if not prices or not mark_to_market(conn, engine.account_id, prices):
+                return engine.breaker.state()
+            before = engine.breaker.state().tripped
+            state = engine.breaker.check(
+                conn, load_portfolio(conn, engine.account_id), engine.limits,
+                consecutive_losses=consecutive_losses(conn, engine.account_id))
+        if state.tripped and not before and self.notifier is not None:
+            self.notifier.notify(Notification("circuit_breaker", "Circuit breaker tripped",
+                                              state.reason or ""))
+        return state
 
     def _exit(self, signal: ExitSignal, moment: datetime) -> None:
         key = f"exit:{signal.position_id}:{int(moment.timestamp())}"

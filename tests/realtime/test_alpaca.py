@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from realtime.broker import BrokerService, BrokerUnavailable, reconcile
 from realtime.messages import BrokerOrderJob
 from realtime.sql import table_of
+from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models.enums import OrderSide
 from stonks.models.orders import Order, OrderStatus
@@ -98,8 +99,10 @@ def test_partial_fill_then_completion_books_each_share_once(
     server.state.behaviour.fill_fraction = 0.5
     assert service.place(job(service, "so-rec-4", qty="10")) is OrderStatus.PARTIALLY_FILLED
     assert rows(db, Position)[0].quantity == Decimal(5)
-    service.sync_open_orders()  # polling with nothing new books nothing
+    facts = service.client.xlen(redis_keys.queue(redis_keys.QueueName.LAKE_PUBLISH))
+    service.sync_open_orders()  # polling with nothing new books nothing, publishes nothing
     assert rows(db, Position)[0].quantity == Decimal(5)
+    assert service.client.xlen(redis_keys.queue(redis_keys.QueueName.LAKE_PUBLISH)) == facts
     server.state.complete("so-rec-4")
     service.sync_open_orders()
     [order] = rows(db, Order)

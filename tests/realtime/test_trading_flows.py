@@ -142,3 +142,39 @@ def test_a_lost_announcement_is_caught_by_the_watermark_poll(
     drain(workers)
     [order] = _all(db, Order)
     assert order.status == "filled"
+
+
+def test_marking_to_market_values_positions_snapshots_and_trips_on_unrealised_loss(
+    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
+    tmp_path: Path, buy_case: tuple[datetime, str],
+) -> None:
+    # The fill paid slippage and a fee, so at the bar's own close the position is down a
+    # little: with a daily-loss limit of a millionth that unrealised loss must trip.
+    settings = _setup(db, migrated_pg_url, redis_url, tmp_path, buy_case,
+                      risk_daily_loss_limit_fraction=1e-6, rec_dedup_ttl_s=0,
+                      rec_cooldown_s=0)
+    workers = build_all(settings, db, redis_client)
+    _publish(redis_client, buy_case)
+    drain(workers)
+    [bought] = _all(db, Position)
+    snapshots = len(_all(db, PortfolioSnapshot))
+    engine = workers[TRADING_QUEUE].consumer.handler.__self__  # type: ignore[attr-defined]
+    assert not engine.breaker.state().tripped  # fills alone never checked the breaker here
+    bar = engine.bars.snapshot(buy_case[1], buy_case[0])
+    state = ExitMonitor(engine).mark_to_market(buy_case[0])
+    [marked] = _all(db, Position)
+    close = Decimal(str(bar.close))
+    assert marked.market_price == close != bought.market_price
+    assert marked.market_value == (marked.quantity * close).quantize(Decimal("0.01"))
+    assert marked.unrealized_pl == (marked.quantity * close - marked.cost_basis).quantize(
+        Decimal("0.01")) < 0
+    snaps = _all(db, PortfolioSnapshot)
+    assert len(snaps) == snapshots + 1
+    assert snaps[-1].positions_value == marked.market_value and snaps[-1].day_pl < 0
+    assert state.tripped and state.breaker == "daily_loss"
+    assert [e.breaker for e in _all(db, CircuitBreakerEvent)] == ["daily_loss"]
+    ExitMonitor(engine).mark_to_market(buy_case[0])  # the same bar again writes nothing
+    assert len(_all(db, PortfolioSnapshot)) == snapshots + 1
+    _publish(redis_client, (buy_case[0] + timedelta(minutes=1), buy_case[1]))
+    drain(workers)
+    assert _all(db, TradingDecision)[-1].blocked_by == "circuit_breaker"

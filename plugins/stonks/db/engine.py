@@ -95,7 +95,8 @@ def create_engine_for(
         kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
         # UPDATE/DELETE executemany in pages (psycopg2's execute_batch) instead of one round
         # trip per row; INSERTs keep SQLAlchemy's multi-row VALUES.
-        kwargs["executemany_mode"] = "values_plus_batch"
+        if parsed.get_driver_name() == "psycopg2":
+            kwargs["executemany_mode"] = "values_plus_batch"
     kwargs.update(engine_kwargs)
     try:
         engine = sa.create_engine(parsed, **kwargs)
