@@ -55,16 +55,18 @@ class BarStore:
     def daily(self, ticker: str) -> Bars | None:
         return self._all().get(ticker)
 
-    def count_until(self, ticker: str, moment: datetime) -> int:
-        """How many of ``ticker``'s bars were final at ``moment`` (``Bars.count_until``,
-        by bisection on a plain list: the trading gates ask for every held ticker)."""
+    def count_until(self, ticker: str, moment: datetime | int) -> int:
+        """How many of ``ticker``'s bars were final at ``moment`` (a datetime or epoch
+        seconds; ``Bars.count_until`` by bisection on a plain list: the trading gates ask
+        for every held ticker on every decision)."""
         stamps = self._stamps.get(ticker)
         if stamps is None:
             bars = self.daily(ticker)
             if bars is None:
                 return 0
             stamps = self._stamps[ticker] = [int(t) for t in bars.timestamps]
-        return bisect.bisect_right(stamps, int(moment.timestamp()))
+        at = moment if isinstance(moment, int) else int(moment.timestamp())
+        return bisect.bisect_right(stamps, at)
 
     def snapshot(self, ticker: str, moment: datetime) -> BarSnapshot | None:
         """The last bar final at ``moment`` (None when there is none)."""
@@ -83,7 +85,8 @@ class BarStore:
             avg_volume_20=float(np.mean(bars.volume[max(0, n - 20):n])),
         )
 
-    def returns(self, ticker: str, moment: datetime, lookback: int = 60) -> np.ndarray | None:
+    def returns(self, ticker: str, moment: datetime | int,
+                lookback: int = 60) -> np.ndarray | None:
         """Daily close-to-close returns of the ``lookback`` sessions before ``moment``."""
         n = self.count_until(ticker, moment)
         key = (ticker, n, lookback)

@@ -79,17 +79,18 @@ class _Batch:
     limits: RiskLimits
     breaker: BreakerState
     _reserve: Decimal | None = None
-    _returns: dict[tuple[str, datetime], Any] = field(default_factory=dict)
+    _returns: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     def reserve(self, conn: sa.Connection, account_id: int) -> Decimal:
         if self._reserve is None:
             self._reserve = reserve_balance(conn, account_id)
         return self._reserve
 
-    def returns(self, bars: BarStore, ticker: str, moment: datetime) -> Any:
-        key = (ticker, moment)
+    def returns(self, bars: BarStore, ticker: str, at: int) -> Any:
+        """Daily returns before epoch second ``at`` (the correlation gate's input)."""
+        key = (ticker, at)
         if key not in self._returns:
-            self._returns[key] = bars.returns(ticker, moment)
+            self._returns[key] = bars.returns(ticker, at)
         return self._returns[key]
 
 
@@ -252,6 +253,7 @@ class TradingEngine:
                 batch: _Batch) -> tuple[dict[str, Any], BrokerOrderJob | None]:
         portfolio, limits = batch.portfolio, batch.limits
         snap = self.bars.snapshot(trade.ticker, trade.moment)
+        at = int(trade.moment.timestamp())
         price = trade.price or (Decimal(str(snap.close)) if snap else Decimal(0))
         held = portfolio.positions.get(trade.ticker)
         sizing: dict[str, Any]
@@ -279,9 +281,9 @@ class TradingEngine:
             ticker=trade.ticker, side=trade.side, confidence=trade.confidence,
             notional=notional, sector=trade.sector, moment=trade.moment, portfolio=portfolio,
             limits=limits, breaker=batch.breaker,
-            returns=batch.returns(self.bars, trade.ticker, trade.moment),
+            returns=batch.returns(self.bars, trade.ticker, at),
             held_returns={t: r for t in portfolio.positions
-                          if (r := batch.returns(self.bars, t, trade.moment)) is not None},
+                          if (r := batch.returns(self.bars, t, at)) is not None},
             is_exit=trade.trigger is DecisionTrigger.EXIT,
         )
         gates, blocked = run_gates(ctx)
