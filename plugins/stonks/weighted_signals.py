@@ -9,10 +9,12 @@ aggregation as of time t can ignore everything that was not yet public at t.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -105,6 +107,20 @@ def _layer_select(layer: SignalLayer) -> sa.Select[tuple[object, ...]]:
                      c.model_name, c.prompt_hash)
 
 
+@functools.cache
+def _signals_query(layers: tuple[SignalLayer, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
+    """One statement for the layers' signals of some tickers in a window (built once: the
+    per-layer selects with their joins are costly to construct on every call)."""
+    selects = []
+    for layer in layers:
+        table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
+        selects.append(_layer_select(layer).add_columns(sa.literal(layer.value).label("layer"))
+                       .where(table.c.ticker.in_(sa.bindparam("tickers", expanding=True)),
+                              table.c.published_at >= sa.bindparam("since"),
+                              table.c.published_at <= sa.bindparam("until")))
+    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
 _MODELS = {
     SignalLayer.COMPANY: DocumentImpactRecord,
     SignalLayer.MACRO: MacroImpactRecord,
@@ -120,37 +136,33 @@ def load_weighted_signals_for(
     until: datetime,
     layers: tuple[SignalLayer, ...] = tuple(SignalLayer),
 ) -> dict[str, list[WeightedSignal]]:
-    """Signals of every ticker in ``tickers`` published in ``[since, until]``, one query a
-    layer; each ticker's list is oldest first."""
+    """Signals of every ticker in ``tickers`` published in ``[since, until]``, one query for
+    all layers; each ticker's list is oldest first."""
     by_ticker: dict[str, list[WeightedSignal]] = defaultdict(list)
-    for layer in layers:
+    params = {"tickers": sorted(set(tickers)), "since": since, "until": until}
+    for row in connection.execute(_signals_query(tuple(layers)), params):
+        layer = SignalLayer(row.layer)
         table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
-        query = _layer_select(layer).where(
-            table.c.ticker.in_(sorted(set(tickers))),
-            table.c.published_at >= since,
-            table.c.published_at <= until,
-        )
-        for row in connection.execute(query):
-            by_ticker[row.ticker].append(
-                WeightedSignal(
-                    layer=layer,
-                    ticker=row.ticker,
-                    direction=DIRECTION_SIGN[Direction(row.direction)],
-                    weight=float(row.magnitude),
-                    confidence=float(row.confidence),
-                    event_time=row.published_at,
-                    horizon=str(row.horizon),
-                    provenance=SignalProvenance(
-                        table=table.name,
-                        record_id=int(row.id),
-                        document_id=row.document_id,
-                        event_id=row.event_id,
-                        agent_variant_id=row.agent_variant_id,
-                        model_name=row.model_name,
-                        prompt_hash=row.prompt_hash,
-                    ),
-                )
+        by_ticker[row.ticker].append(
+            WeightedSignal(
+                layer=layer,
+                ticker=row.ticker,
+                direction=DIRECTION_SIGN[Direction(row.direction)],
+                weight=float(row.magnitude),
+                confidence=float(row.confidence),
+                event_time=row.published_at,
+                horizon=str(row.horizon),
+                provenance=SignalProvenance(
+                    table=table.name,
+                    record_id=int(row.id),
+                    document_id=row.document_id,
+                    event_id=row.event_id,
+                    agent_variant_id=row.agent_variant_id,
+                    model_name=row.model_name,
+                    prompt_hash=row.prompt_hash,
+                ),
             )
+        )
     for signals in by_ticker.values():
         signals.sort(key=lambda s: (s.event_time, s.layer.value, s.provenance.record_id))
     return dict(by_ticker)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -66,11 +68,17 @@ class RiskLimits:
                        max_position_fraction=min(1.0, self.max_position_fraction * scale))
 
 
+@functools.cache
+def _tier_query() -> sa.Select[Any]:
+    t = table_of(RiskTierHistory)
+    return (sa.select(t.c.tier).where(t.c.broker_account_id == sa.bindparam("account"))
+            .order_by(t.c.effective_from.desc()).limit(1))
+
+
 def current_tier(conn: sa.Connection, account_id: int, initial: str) -> str:
     """The account's tier (its newest history row), recording ``initial`` if it has none."""
     t = table_of(RiskTierHistory)
-    row = conn.execute(sa.select(t.c.tier).where(t.c.broker_account_id == account_id)
-                       .order_by(t.c.effective_from.desc()).limit(1)).first()
+    row = conn.execute(_tier_query(), {"account": account_id}).first()
     if row is not None:
         return str(row.tier)
     insert_ignore(conn, t, {"broker_account_id": account_id, "tier": initial,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -39,21 +41,29 @@ class PortfolioState:
                     if sector is not None and p.sector == sector), Decimal(0))
 
 
+@functools.cache
+def _portfolio_queries() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """The three reads of ``load_portfolio``, built once (bound by ``account_id``)."""
+    a, p, s = table_of(BrokerAccount), table_of(Position), table_of(PortfolioSnapshot)
+    account: sa.BindParameter[int] = sa.bindparam("account_id")
+    return (
+        sa.select(a).where(a.c.id == account),
+        sa.select(p.c.ticker, p.c.quantity, p.c.market_value, p.c.cost_basis, p.c.sector)
+        .where(p.c.broker_account_id == account, p.c.status == PositionStatus.OPEN.value),
+        sa.select(s.c.day_pl, s.c.drawdown, s.c.high_water_mark)
+        .where(s.c.broker_account_id == account).order_by(s.c.taken_at.desc()).limit(1),
+    )
+
+
 def load_portfolio(conn: sa.Connection, account_id: int) -> PortfolioState:
-    a = table_of(BrokerAccount)
-    account = conn.execute(sa.select(a).where(a.c.id == account_id)).one()
-    p = table_of(Position)
-    rows = conn.execute(sa.select(p.c.ticker, p.c.quantity, p.c.market_value, p.c.cost_basis,
-                                  p.c.sector)
-                        .where(p.c.broker_account_id == account_id,
-                               p.c.status == PositionStatus.OPEN.value)).all()
+    accounts, open_positions, last_snapshot = _portfolio_queries()
+    bound = {"account_id": account_id}
+    account = conn.execute(accounts, bound).one()
+    rows = conn.execute(open_positions, bound).all()
     positions = {r.ticker: HeldPosition(r.ticker, Decimal(r.quantity),
                                         Decimal(r.market_value if r.market_value is not None
                                                 else r.cost_basis), r.sector) for r in rows}
-    s = table_of(PortfolioSnapshot)
-    snap = conn.execute(sa.select(s.c.day_pl, s.c.drawdown, s.c.high_water_mark)
-                        .where(s.c.broker_account_id == account_id)
-                        .order_by(s.c.taken_at.desc()).limit(1)).first()
+    snap = conn.execute(last_snapshot, bound).first()
     return PortfolioState(
         account_id=account_id, account_name=account.name, cash=Decimal(account.cash),
         equity=Decimal(account.equity),

@@ -6,8 +6,10 @@ row's ``balance_after``. Sizing treats the reserve as not available to trade.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,10 +17,15 @@ from realtime.sql import insert_ignore, table_of
 from stonks.models.risk import LedgerEntryKind, ReservePoolLedgerEntry
 
 
-def reserve_balance(conn: sa.Connection, account_id: int) -> Decimal:
+@functools.cache
+def _balance_query() -> sa.Select[Any]:
     t = table_of(ReservePoolLedgerEntry)
-    value = conn.execute(sa.select(t.c.balance_after).where(t.c.broker_account_id == account_id)
-                         .order_by(t.c.id.desc()).limit(1)).scalar()
+    return (sa.select(t.c.balance_after).where(t.c.broker_account_id == sa.bindparam("account"))
+            .order_by(t.c.id.desc()).limit(1))
+
+
+def reserve_balance(conn: sa.Connection, account_id: int) -> Decimal:
+    value = conn.execute(_balance_query(), {"account": account_id}).scalar()
     return Decimal(value) if value is not None else Decimal(0)
 
 
