@@ -161,8 +161,8 @@ class BrokerService:
         portfolio = load_portfolio(conn, self.account_id)
         if not portfolio.reconciled:
             raise NotReconciled(f"account {self.account_id} is not reconciled; order waits")
-        limits = self.limits.for_tier(current_tier(conn, self.account_id,
-                                                   self.settings.risk_initial_tier))
+        limits = self.limits.for_tier(portfolio.tier or current_tier(
+            conn, self.account_id, self.settings.risk_initial_tier))
         return _RiskView(portfolio, limits, self.breaker.state())
 
     @staticmethod

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from realtime.sql import table_of
 from stonks.models.orders import BrokerAccount, ReconciliationStatus
 from stonks.models.portfolio import PortfolioSnapshot, Position, PositionStatus
+from stonks.models.risk import ReservePoolLedgerEntry, RiskTierHistory
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class PortfolioState:
     day_pl: Decimal = Decimal(0)
     drawdown: Decimal = Decimal(0)
     high_water_mark: Decimal | None = None
+    tier: str | None = None  # the newest risk_tier_history row's; None before the first
+    reserve: Decimal = Decimal(0)  # the reserve pool's balance (not trading capital)
 
     def sector_value(self, sector: str | None) -> Decimal:
         return sum((p.market_value for p in self.positions.values()
@@ -42,37 +45,53 @@ class PortfolioState:
 
 
 @functools.cache
-def _portfolio_queries() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
-    """The three reads of ``load_portfolio``, built once (bound by ``account_id``)."""
+def _portfolio_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The two reads of ``load_portfolio``, built once (bound by ``account_id``): the account
+    with its newest snapshot, tier and reserve balance as scalar subqueries, and the open
+    positions."""
     a, p, s = table_of(BrokerAccount), table_of(Position), table_of(PortfolioSnapshot)
+    t, r = table_of(RiskTierHistory), table_of(ReservePoolLedgerEntry)
     account: sa.BindParameter[int] = sa.bindparam("account_id")
+
+    def newest(column: Any, table: sa.Table, order: Any, label: str) -> Any:
+        return (sa.select(column).where(table.c.broker_account_id == a.c.id)
+                .order_by(order.desc()).limit(1).scalar_subquery().label(label))
+
     return (
-        sa.select(a).where(a.c.id == account),
+        sa.select(a.c.name, a.c.cash, a.c.equity, a.c.reconciliation_status,
+                  newest(s.c.id, s, s.c.taken_at, "snapshot_id"),
+                  newest(s.c.day_pl, s, s.c.taken_at, "day_pl"),
+                  newest(s.c.drawdown, s, s.c.taken_at, "drawdown"),
+                  newest(s.c.high_water_mark, s, s.c.taken_at, "high_water_mark"),
+                  newest(t.c.tier, t, t.c.effective_from, "tier"),
+                  newest(r.c.balance_after, r, r.c.id, "reserve"))
+        .where(a.c.id == account),
         sa.select(p.c.ticker, p.c.quantity, p.c.market_value, p.c.cost_basis, p.c.sector)
         .where(p.c.broker_account_id == account, p.c.status == PositionStatus.OPEN.value),
-        sa.select(s.c.day_pl, s.c.drawdown, s.c.high_water_mark)
-        .where(s.c.broker_account_id == account).order_by(s.c.taken_at.desc()).limit(1),
     )
 
 
 def load_portfolio(conn: sa.Connection, account_id: int) -> PortfolioState:
-    accounts, open_positions, last_snapshot = _portfolio_queries()
+    """The account as the gates see it, in two statements."""
+    accounts, open_positions = _portfolio_queries()
     bound = {"account_id": account_id}
     account = conn.execute(accounts, bound).one()
     rows = conn.execute(open_positions, bound).all()
     positions = {r.ticker: HeldPosition(r.ticker, Decimal(r.quantity),
                                         Decimal(r.market_value if r.market_value is not None
                                                 else r.cost_basis), r.sector) for r in rows}
-    snap = conn.execute(last_snapshot, bound).first()
+    snapshot = account.snapshot_id is not None
     return PortfolioState(
         account_id=account_id, account_name=account.name, cash=Decimal(account.cash),
         equity=Decimal(account.equity),
         reconciled=account.reconciliation_status == ReconciliationStatus.RECONCILED.value,
         positions=positions,
-        day_pl=Decimal(snap.day_pl) if snap else Decimal(0),
-        drawdown=Decimal(snap.drawdown or 0) if snap else Decimal(0),
-        high_water_mark=(Decimal(snap.high_water_mark) if snap and snap.high_water_mark
-                         is not None else None),
+        day_pl=Decimal(account.day_pl) if snapshot else Decimal(0),
+        drawdown=Decimal(account.drawdown or 0) if snapshot else Decimal(0),
+        high_water_mark=(Decimal(account.high_water_mark)
+                         if account.high_water_mark is not None else None),
+        tier=None if account.tier is None else str(account.tier),
+        reserve=Decimal(account.reserve) if account.reserve is not None else Decimal(0),
     )
 
 

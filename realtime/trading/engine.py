@@ -25,7 +25,6 @@ from realtime.messages import BrokerOrderJob, RecommendationCommitted
 from realtime.risk.circuit_breaker import BreakerState, CircuitBreaker
 from realtime.risk.limits import RiskLimits, current_tier
 from realtime.risk.portfolio import PortfolioState, load_portfolio
-from realtime.risk.reserve import reserve_balance
 from realtime.sql import insert_statement, table_of
 from realtime.trading.gates import GateContext, run_gates
 from realtime.trading.sizing import size_position
@@ -78,13 +77,7 @@ class _Batch:
     portfolio: PortfolioState
     limits: RiskLimits
     breaker: BreakerState
-    _reserve: Decimal | None = None
     _returns: dict[tuple[str, int], Any] = field(default_factory=dict)
-
-    def reserve(self, conn: sa.Connection, account_id: int) -> Decimal:
-        if self._reserve is None:
-            self._reserve = reserve_balance(conn, account_id)
-        return self._reserve
 
     def returns(self, bars: BarStore, ticker: str, at: int) -> Any:
         """Daily returns before epoch second ``at`` (the correlation gate's input)."""
@@ -218,7 +211,8 @@ class TradingEngine:
                    trades: Sequence[ProposedTrade]) -> list[BrokerOrderJob | None]:
         """Gate, size and record ``trades`` in ``conn``; their broker jobs (not published)."""
         portfolio = load_portfolio(conn, self.account_id)
-        tier = current_tier(conn, self.account_id, self.settings.risk_initial_tier)
+        tier = portfolio.tier or current_tier(conn, self.account_id,
+                                              self.settings.risk_initial_tier)
         batch = _Batch(portfolio, self.limits.for_tier(tier), self.breaker.state())
         t = table_of(TradingDecision)
         decided = [self._decide(conn, trade, batch) for trade in trades]
@@ -268,7 +262,7 @@ class TradingEngine:
             sizing, size_reason = {"quantity": str(qty), "reason": "manual quantity"}, None
         else:
             # The reserve pool is not trading capital.
-            tradable = max(Decimal(0), portfolio.equity - batch.reserve(conn, self.account_id))
+            tradable = max(Decimal(0), portfolio.equity - portfolio.reserve)
             size = size_position(
                 probability=trade.probability, payoff_ratio=trade.payoff_ratio,
                 equity=tradable, price=price, kelly_multiplier=limits.kelly_fraction,
