@@ -163,6 +163,7 @@ class Settings(BaseSettings):
         description="'event': gates use the triggering event's market time (replay).",
     )
     trading_watermark_poll_s: float = Field(default=5.0, gt=0)
+    thesis_sweep_interval_s: float = Field(default=300.0, gt=0)
     rec_dedup_ttl_s: int = Field(default=300, ge=0)
     rec_cooldown_s: int = Field(default=3600, ge=0)
     rec_min_price: float = Field(default=5.0, ge=0)

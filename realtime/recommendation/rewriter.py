@@ -16,7 +16,8 @@ What happens on failure:
   (replayable once the server is back).
 
 Redelivery is cheap: a recommendation that already has an LLM thesis, or a final outcome,
-is not sent to the LLM again.
+is not sent to the LLM again. A job lost between the recommendation's commit and its
+publication is queued later by :func:`sweep_missed`, a periodic duty of the thesis worker.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import redis
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
-from realtime.messages import ThesisJob
+from realtime.messages import THESIS_QUEUE, ThesisJob
 from realtime.recommendation.thesis_guard import (
     ThesisFacts,
     facts_numbers,
@@ -40,6 +43,7 @@ from realtime.recommendation.thesis_guard import (
     rejection_reason,
 )
 from realtime.sql import table_of
+from stonks import redis_keys
 from stonks.config import Settings
 from stonks.extraction.agents import THESIS_REWRITER, AgentConfigResolver, ensure_agents
 from stonks.extraction.errors import LLMBudgetExhausted, LLMResponseInvalid, LLMUnavailable
@@ -54,7 +58,7 @@ from stonks.models.recommendations import (
     RecommendationStatus,
 )
 from stonks.models.types import utcnow
-from stonks.queues import ConsumerConfig, Delivery
+from stonks.queues import ConsumerConfig, Delivery, Producer
 
 logger = logging.getLogger(__name__)
 
@@ -301,3 +305,37 @@ class _Placeholders(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def sweep_missed(db: Engine, client: redis.Redis, *, grace_s: float = 60.0,
+                 window: timedelta = timedelta(hours=24), limit: int = 200) -> int:
+    """The fallback for a ThesisJob lost between the recommendation's commit and its
+    publication (a crash in between): queue the eligible recommendations of the last
+    ``window`` that still carry the template and have no recorded outcome, once each
+    (a Redis marker per recommendation), leaving ``grace_s`` for the normal path."""
+    r = table_of(Recommendation)
+    now = utcnow()
+    with db.connect() as conn:
+        rows = conn.execute(
+            sa.select(r.c.id, r.c.details, r.c.created_at, r.c.thesis_source)
+            .where(r.c.created_at >= now - window,
+                   r.c.created_at <= now - timedelta(seconds=grace_s),
+                   r.c.status.in_(_ELIGIBLE_STATUSES), r.c.action.in_(_ELIGIBLE_ACTIONS),
+                   r.c.thesis_source == "template")
+            .order_by(r.c.id).limit(limit)).all()
+    missed = [row for row in rows if "thesis_rewrite" not in (row.details or {})]
+    if not missed:
+        return 0
+    pipe = client.pipeline(transaction=False)
+    for row in missed:
+        pipe.set(redis_keys.dedupe("thesis_sweep", str(row.id)), "1", nx=True,
+                 ex=int(window.total_seconds()))
+    jobs = [ThesisJob(recommendation_id=int(row.id),
+                      as_of=datetime.fromisoformat((row.details or {}).get("as_of")
+                                                   or row.created_at.isoformat()),
+                      origin_at=now)
+            for row, fresh in zip(missed, pipe.execute(), strict=True) if fresh]
+    if jobs:
+        Producer(client, THESIS_QUEUE).publish_many(jobs)
+        logger.warning("queued theses whose job was lost", extra={"count": len(jobs)})
+    return len(jobs)

@@ -30,7 +30,11 @@ from realtime.messages import (
 )
 from realtime.notifications import notifier_from_settings
 from realtime.recommendation import RecommendationService
-from realtime.recommendation.rewriter import ThesisRewriter, thesis_consumer_config
+from realtime.recommendation.rewriter import (
+    ThesisRewriter,
+    sweep_missed,
+    thesis_consumer_config,
+)
 from realtime.trading import TradingEngine
 from realtime.trading.exits import ExitMonitor
 from stonks import redis_keys
@@ -103,8 +107,14 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
                                consumer_name=name, config=config))
     if queue == THESIS_QUEUE:  # idle (acknowledges, calls nothing) when no LLM is configured
         rewriter = ThesisRewriter(db, settings)
+
+        def sweep() -> object:
+            return sweep_missed(db, client)
+
         return Worker(Consumer(client, queue, ThesisJob, rewriter.handle, consumer_name=name,
                                config=thesis_consumer_config(settings)),
+                      duties=([(settings.thesis_sweep_interval_s, sweep)]
+                              if rewriter.llm is not None else []),
                       closers=[rewriter.close])
     broker = make_broker(settings, client, bars)
     account_id = ensure_account(db, settings, broker)

@@ -25,6 +25,7 @@ from realtime.messages import (
     ThesisJob,
 )
 from realtime.recommendation import RecommendationService
+from realtime.recommendation.rewriter import sweep_missed
 from realtime.recommendation.thesis_guard import ThesisFacts, rejection_reason
 from realtime.sql import table_of
 from realtime.workers.runtime import QUEUES, Worker, build_worker, default_queues
@@ -354,3 +355,23 @@ def test_rewrite_with_rounded_numbers_and_ordinary_words_passes_the_guard(text: 
 def test_rewrite_naming_other_tickers_or_new_numbers_fails_the_guard(text: str,
                                                                       reason: str) -> None:
     assert rejection_reason(text, "buy", "bullish", FACTS, ["AAPL", "MSFT", "GE"]) == reason
+
+
+def test_a_lost_thesis_job_is_queued_once_by_the_sweep_after_the_grace_period(
+    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
+    llm_server: FakeLLMServer,
+) -> None:
+    settings = llm_settings(migrated_pg_url, redis_url, llm_server)
+    llm_server.script(answer("ollama", GOOD))
+    recommend(db, redis_client, settings, job_for(db, "AAPL"))
+    redis_client.delete(redis_keys.queue(THESIS_QUEUE))  # the job never made it out
+    assert sweep_missed(db, redis_client) == 0  # still inside the grace period
+    with db.begin() as conn:
+        conn.execute(sa.update(table_of(Recommendation)).values(
+            created_at=datetime.now(UTC) - timedelta(minutes=2)))
+    assert sweep_missed(db, redis_client) == 1
+    assert sweep_missed(db, redis_client) == 0  # queued once, not on every sweep
+    [job] = thesis_jobs(redis_client)
+    assert job.recommendation_id == only_recommendation(db).id
+    rewrite_all(thesis_worker(settings, db, redis_client))
+    assert only_recommendation(db).thesis == GOOD["thesis"]
