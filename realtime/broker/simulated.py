@@ -62,7 +62,8 @@ class SimulatedBroker:
             raise BrokerUnavailable(f"simulated broker store: {exc}") from exc
 
     def account(self) -> AccountState:
-        cash = _d(self._call(self.client.get, self._cash).decode())
+        # INCRBYFLOAT keeps a double: round away its binary noise (1e-13 on a million).
+        cash = _d(self._call(self.client.get, self._cash).decode()).quantize(CENT)
         value = sum((p.quantity * p.avg_entry_price for p in self.positions()), Decimal(0))
         return AccountState("simulated-" + self.account_name, cash, cash + value, cash, "ACTIVE")
 
