@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import redis
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -61,6 +62,30 @@ def buy_tickers(limit: int) -> tuple[datetime, list[str]]:
     return moment, tickers[:limit]
 
 
+#: Risk opened up so that every job trades (gates still run and are recorded).
+OPEN_RISK: dict[str, object] = {
+    "rec_dedup_ttl_s": 0, "rec_cooldown_s": 0, "simulated_starting_cash": 1e12,
+    "risk_kelly_fraction": 0.00001, "risk_max_correlation": 1, "risk_max_positions": 100000,
+    "risk_max_sector_fraction": 1, "risk_min_confidence": 0,
+    "simulated_max_volume_participation": 1e9,
+}
+
+
+def prepare(db: Engine, work: Path, limit: int) -> tuple[datetime, list[str], Path]:
+    """Seed the BUY-rated tickers with one news and one macro signal each; the trade day,
+    the tickers and a fundamentals file with known valuation and earnings."""
+    trade_day, tickers = buy_tickers(limit)
+    seed_companies(db, tuple(tickers))
+    for ticker in tickers:
+        insert_news_signal(db, ticker, trade_day - timedelta(hours=3))
+        insert_macro_signal(db, ticker, trade_day - timedelta(hours=20))
+    fundamentals = work / "fundamentals.json"
+    fundamentals.write_text(json.dumps({t: {
+        "pe_ratio": 15.0, "sector_median_pe": 15.0,
+        "next_earnings": str(next_earnings_for(trade_day))} for t in tickers}))
+    return trade_day, tickers, fundamentals
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s at the rate instead of 20 s")
@@ -79,23 +104,10 @@ def main() -> int:
         db_url = pg_url
         upgrade(db_url)
         db = create_engine_for(db_url)
-        trade_day, tickers = buy_tickers(args.tickers)
-        seed_companies(db, tuple(tickers))
-        for ticker in tickers:
-            insert_news_signal(db, ticker, trade_day - timedelta(hours=3))
-            insert_macro_signal(db, ticker, trade_day - timedelta(hours=20))
-        fundamentals = work / "fundamentals.json"
-        fundamentals.write_text(json.dumps({t: {"pe_ratio": 15.0, "sector_median_pe": 15.0,
-                                                "next_earnings": str(
-                                                    next_earnings_for(trade_day))}
-                                            for t in tickers}))
+        trade_day, tickers, fundamentals = prepare(db, work, args.tickers)
         env = {**os.environ, "STONKS_DATABASE_URL": db_url, "STONKS_REDIS_URL": rs.url,
-               "STONKS_FUNDAMENTALS_PATH": str(fundamentals), "STONKS_REC_DEDUP_TTL_S": "0",
-               "STONKS_REC_COOLDOWN_S": "0", "STONKS_SIMULATED_STARTING_CASH": "1e12",
-               "STONKS_RISK_KELLY_FRACTION": "0.00001", "STONKS_RISK_MAX_CORRELATION": "1",
-               "STONKS_RISK_MAX_POSITIONS": "100000", "STONKS_RISK_MAX_SECTOR_FRACTION": "1",
-               "STONKS_RISK_MIN_CONFIDENCE": "0", "STONKS_QUEUE_BLOCK_MS": "100",
-               "STONKS_SIMULATED_MAX_VOLUME_PARTICIPATION": "1e9",
+               "STONKS_FUNDAMENTALS_PATH": str(fundamentals), "STONKS_QUEUE_BLOCK_MS": "100",
+               **{f"STONKS_{k.upper()}": str(v) for k, v in OPEN_RISK.items()},
                "STONKS_TRADING_WATERMARK_POLL_S": "3600",
                "STONKS_BROKER_POLL_INTERVAL_S": "3600"}
         workers = subprocess.Popen([sys.executable, "-m", "realtime.workers",

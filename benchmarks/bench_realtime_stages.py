@@ -26,9 +26,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_realtime import buy_tickers
+from bench_realtime import OPEN_RISK, prepare
 
-from realtime.replay import next_earnings_for
 from realtime.workers.runtime import default_queues
 from stonks import redis_keys
 from stonks.db.engine import create_engine_for
@@ -38,10 +37,7 @@ from stonks.queues import Producer
 from stonks.weighted_signals import AggregationJob
 from tests.harness.postgres import PostgresServer, free_port
 from tests.realtime.conftest import (
-    insert_macro_signal,
-    insert_news_signal,
     make_settings,
-    seed_companies,
 )
 from tests.realtime.pipeline import build_all
 
@@ -59,20 +55,8 @@ def main() -> int:
     try:
         upgrade(url)
         db = create_engine_for(url, pool_pre_ping=False)  # as the workers run it
-        day, tickers = buy_tickers(40)
-        seed_companies(db, tuple(tickers))
-        for ticker in tickers:
-            insert_news_signal(db, ticker, day - timedelta(hours=3))
-            insert_macro_signal(db, ticker, day - timedelta(hours=20))
-        fundamentals = work / "fundamentals.json"
-        fundamentals.write_text(json.dumps({t: {
-            "pe_ratio": 15.0, "sector_median_pe": 15.0,
-            "next_earnings": str(next_earnings_for(day))} for t in tickers}))
-        settings = make_settings(
-            url, rs.url, fundamentals_path=fundamentals, rec_dedup_ttl_s=0, rec_cooldown_s=0,
-            simulated_starting_cash=1e12, risk_kelly_fraction=0.00001, risk_max_correlation=1,
-            risk_max_positions=100000, risk_max_sector_fraction=1, risk_min_confidence=0,
-            simulated_max_volume_participation=1e9)
+        day, tickers, fundamentals = prepare(db, work, 40)
+        settings = make_settings(url, rs.url, fundamentals_path=fundamentals, **OPEN_RISK)
         client = redis.Redis.from_url(rs.url)
         workers = build_all(settings, db, client)
         queues = default_queues(settings)

@@ -7,7 +7,7 @@ the account's cash and equity, and appends a ``portfolio_snapshots`` row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -250,23 +250,23 @@ def _move(state: dict[str, dict[str, Any]], order: Any, fill: Fill,
     return gained
 
 
-def mark_to_market(conn: sa.Connection, account_id: int, prices: dict[str, Decimal]) -> bool:
-    """Value the account's open positions at ``prices`` (the last bar's close per ticker):
-    market price and value, unrealised P&L, then the account's equity and a snapshot, so the
-    daily-loss and drawdown breakers see losses that are not realised yet. True if any
-    position's price moved (nothing is written otherwise)."""
+def mark_to_market(conn: sa.Connection, account_id: int,
+                   price_of: Callable[[str], Decimal | None]) -> bool:
+    """Value the account's open positions at ``price_of(ticker)`` (the last close; None to
+    leave one as it is): market price and value, unrealised P&L, then the account's equity
+    and a snapshot, so the daily-loss and drawdown breakers see losses that are not
+    realised yet. True if any position's price moved (nothing is written otherwise)."""
     p = table_of(Position)
     rows = conn.execute(sa.select(p.c.id, p.c.ticker, p.c.quantity, p.c.cost_basis,
                                   p.c.market_price)
                         .where(p.c.broker_account_id == account_id,
-                               p.c.status == PositionStatus.OPEN.value,
-                               p.c.ticker.in_(sorted(prices)))
+                               p.c.status == PositionStatus.OPEN.value)
                         .order_by(p.c.ticker).with_for_update()).all()
     now = datetime.now(UTC)
     updates = []
     for r in rows:
-        price = prices[r.ticker]
-        if r.market_price is not None and Decimal(r.market_price) == price:
+        price = price_of(r.ticker)
+        if price is None or (r.market_price is not None and Decimal(r.market_price) == price):
             continue
         value = Decimal(r.quantity) * price
         updates.append({"_id": r.id, "market_price": price, "market_value": value.quantize(CENT),

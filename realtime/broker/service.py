@@ -243,15 +243,7 @@ class BrokerService:
         try:
             return self.broker.submit_many(requests)
         except BrokerUnavailable as exc:
-            o = table_of(Order)
-            with self.db.begin() as conn:
-                conn.execute(sa.update(o).where(o.c.id.in_(order_ids)).values(
-                    status=OrderStatus.UNKNOWN.value))
-                insert_ignore_many(conn, table_of(OrderEvent), [
-                    {"order_id": i, "event_key": "unknown", "event_type": "unknown",
-                     "status_after": OrderStatus.UNKNOWN.value, "occurred_at": datetime.now(UTC),
-                     "payload": {"error": str(exc)}} for i in order_ids],
-                    ["order_id", "event_key"])
+            self._mark_unknown(order_ids, exc)
             logger.warning("order outcome unknown; the retry places the same orders again",
                            extra={"orders": len(order_ids), "error": str(exc)})
             raise
@@ -267,7 +259,7 @@ class BrokerService:
             return BrokerOrder("", request.client_order_id, request.ticker, request.side,
                                OrderStatus.REJECTED, Decimal(0), None, reject_reason=str(exc))
         except BrokerUnavailable as exc:
-            self._mark(order_id, OrderStatus.UNKNOWN, "unknown", {"error": str(exc)})
+            self._mark_unknown([order_id], exc)
             logger.warning("order outcome unknown; looking it up",
                            extra={"client_order_id": request.client_order_id, "error": str(exc)})
             found = self.broker.get_by_client_order_id(request.client_order_id)
@@ -275,12 +267,18 @@ class BrokerService:
                 raise  # not at the broker: the queue retries, and the retry looks again first
             return found
 
-    def _mark(self, order_id: int, status: OrderStatus, key: str,
-              payload: dict[str, Any]) -> None:
+    def _mark_unknown(self, order_ids: list[int], error: Exception) -> None:
+        """Orders whose submission had no observable outcome: status ``unknown``, looked up
+        by client_order_id before anything is sent again."""
         o = table_of(Order)
         with self.db.begin() as conn:
-            conn.execute(sa.update(o).where(o.c.id == order_id).values(status=status.value))
-            record_event(conn, order_id, key, key, status, payload)
+            conn.execute(sa.update(o).where(o.c.id.in_(order_ids)).values(
+                status=OrderStatus.UNKNOWN.value))
+            insert_ignore_many(conn, table_of(OrderEvent), [
+                {"order_id": i, "event_key": "unknown", "event_type": "unknown",
+                 "status_after": OrderStatus.UNKNOWN.value, "occurred_at": datetime.now(UTC),
+                 "payload": {"error": str(error)}} for i in order_ids],
+                ["order_id", "event_key"])
 
     def apply(self, order_id: int, result: BrokerOrder,
               exits: dict[str, Any] | None = None) -> OrderStatus:

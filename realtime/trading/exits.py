@@ -78,14 +78,14 @@ class ExitMonitor:
 
     def mark_to_market(self, moment: datetime) -> BreakerState:
         """Value open positions at the last close and check the circuit breaker on it."""
-        engine, p = self.engine, table_of(Position)
+        engine = self.engine
+
+        def close_of(ticker: str) -> Decimal | None:
+            bar = engine.bars.snapshot(ticker, moment)
+            return None if bar is None else Decimal(str(bar.close))
+
         with engine.db.begin() as conn:
-            tickers = conn.execute(sa.select(p.c.ticker).where(
-                p.c.broker_account_id == engine.account_id,
-                p.c.status == PositionStatus.OPEN.value)).scalars().all()
-            prices = {t: Decimal(str(bar.close)) for t in tickers
-                      if (bar := engine.bars.snapshot(t, moment)) is not None}
-            if not prices or not mark_to_market(conn, engine.account_id, prices):
+            if not mark_to_market(conn, engine.account_id, close_of):
                 return engine.breaker.state()
             before = engine.breaker.state().tripped
             state = engine.breaker.check(

@@ -28,19 +28,27 @@ from tests.realtime.conftest import (
 from tests.realtime.pipeline import build_all, drain, write_fundamentals
 
 
+def _buy_through_the_pipeline(db: Engine, database_url: str, redis_url: str,
+                              client: redis.Redis, tmp_path: Path,
+                              case: tuple[datetime, str]) -> None:
+    """One aggregation job for a BUY case, drained through all four workers in-process."""
+    moment, ticker = case
+    settings = make_settings(database_url, redis_url, fundamentals_path=write_fundamentals(
+        tmp_path / "f.json", (ticker,), moment))
+    insert_news_signal(db, ticker, recent(moment, 3))
+    insert_macro_signal(db, ticker, recent(moment, 20))
+    workers = build_all(settings, db, client)
+    Producer(client, redis_keys.QueueName.AGGREGATION).publish(
+        AggregationJob(ticker=ticker, as_of=moment))
+    drain(workers)
+
+
 def test_aggregation_job_becomes_a_filled_position(
     db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path,
     buy_case: tuple[datetime, str],
 ) -> None:
-    moment, ticker = buy_case
-    settings = make_settings(migrated_pg_url, redis_url, fundamentals_path=write_fundamentals(
-        tmp_path / "f.json", (ticker,), moment))
-    insert_news_signal(db, ticker, recent(moment, 3))
-    insert_macro_signal(db, ticker, recent(moment, 20))
-    workers = build_all(settings, db, redis_client)
-    Producer(redis_client, redis_keys.QueueName.AGGREGATION).publish(
-        AggregationJob(ticker=ticker, as_of=moment))
-    drain(workers)
+    _buy_through_the_pipeline(db, migrated_pg_url, redis_url, redis_client, tmp_path,
+                              buy_case)
     with db.connect() as conn:
         rec = conn.execute(sa.select(table_of(Recommendation))).one()
         decision = conn.execute(sa.select(table_of(TradingDecision))).one()
@@ -59,15 +67,8 @@ def test_order_fill_position_and_recommendation_facts_reach_the_lake_queue(
     db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path,
     buy_case: tuple[datetime, str],
 ) -> None:
-    moment, ticker = buy_case
-    settings = make_settings(migrated_pg_url, redis_url, fundamentals_path=write_fundamentals(
-        tmp_path / "f.json", (ticker,), moment))
-    insert_news_signal(db, ticker, recent(moment, 3))
-    insert_macro_signal(db, ticker, recent(moment, 20))
-    workers = build_all(settings, db, redis_client)
-    Producer(redis_client, redis_keys.QueueName.AGGREGATION).publish(
-        AggregationJob(ticker=ticker, as_of=moment))
-    drain(workers)
+    _buy_through_the_pipeline(db, migrated_pg_url, redis_url, redis_client, tmp_path,
+                              buy_case)
     with db.connect() as conn:
         rec = conn.execute(sa.select(table_of(Recommendation))).one()
         order = conn.execute(sa.select(table_of(Order))).one()
@@ -83,7 +84,8 @@ def test_order_fill_position_and_recommendation_facts_reach_the_lake_queue(
     assert (facts[OrderFact].order_id, facts[OrderFact].status) == (order.id, "filled")
     assert facts[OrderFact].filled_quantity == order.filled_quantity
     assert facts[FillFact].order_id == order.id
-    assert (facts[PositionFact].position_id, facts[PositionFact].ticker) == (position.id, ticker)
+    assert (facts[PositionFact].position_id, facts[PositionFact].ticker) == (
+        position.id, buy_case[1])
     assert facts[PositionFact].quantity == position.quantity
     assert facts[PositionFact].status == "open"
 
