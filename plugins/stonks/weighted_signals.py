@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from stonks.db.conflict import table_of
 from stonks.models import (
     CompetitiveSignalRecord,
     DocumentImpactRecord,
@@ -89,16 +90,16 @@ def _layer_select(layer: SignalLayer) -> sa.Select[tuple[object, ...]]:
     and competitive records from the company signal they were propagated from, so every
     layer's signal names the document and agent behind it.
     """
-    table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
+    table = table_of(_MODELS[layer])
     c = table.c
     base = [c.id, c.ticker, c.direction, c.magnitude, c.confidence, c.published_at, c.horizon]
     if layer is SignalLayer.MACRO:
-        events: sa.Table = GlobalEvent.__table__  # type: ignore[attr-defined]
+        events = table_of(GlobalEvent)
         e = events.c
         return sa.select(*base, e.document_id, c.event_id, e.agent_variant_id, e.model_name,
                          e.prompt_hash).join(events, events.c.id == c.event_id)
     if layer is SignalLayer.COMPETITIVE:
-        source: sa.Table = DocumentImpactRecord.__table__  # type: ignore[attr-defined]
+        source = table_of(DocumentImpactRecord)
         src = source.alias("source_impact")
         return sa.select(*base, c.document_id, sa.null().label("event_id"),
                          src.c.agent_variant_id, src.c.model_name, src.c.prompt_hash
@@ -113,7 +114,7 @@ def _signals_query(layers: tuple[SignalLayer, ...]) -> sa.CompoundSelect[Any] | 
     per-layer selects with their joins are costly to construct on every call)."""
     selects = []
     for layer in layers:
-        table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
+        table = table_of(_MODELS[layer])
         selects.append(_layer_select(layer).add_columns(sa.literal(layer.value).label("layer"))
                        .where(table.c.ticker.in_(sa.bindparam("tickers", expanding=True)),
                               table.c.published_at >= sa.bindparam("since"),
@@ -142,7 +143,7 @@ def load_weighted_signals_for(
     params = {"tickers": sorted(set(tickers)), "since": since, "until": until}
     for row in connection.execute(_signals_query(tuple(layers)), params):
         layer = SignalLayer(row.layer)
-        table: sa.Table = _MODELS[layer].__table__  # type: ignore[attr-defined]
+        table = table_of(_MODELS[layer])
         by_ticker[row.ticker].append(
             WeightedSignal(
                 layer=layer,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from realtime.signal_engine.contracts import Agreement, SignalOutput, Verdict
-from stonks.db.conflict import conflict_insert
+from stonks.db.conflict import conflict_insert, table_of
 from stonks.models.enums import Direction, TradingMode
 from stonks.models.recommendations import Recommendation, RecommendationAction
 from stonks.models.signal_engine import SignalEngineOutput
@@ -20,7 +20,7 @@ from stonks.models.sources import Company
 
 logger = logging.getLogger(__name__)
 
-_TABLE = SignalEngineOutput.__table__  # type: ignore[attr-defined]
+_TABLE = table_of(SignalEngineOutput)
 _ACTIONS = {
     Verdict.BUY: RecommendationAction.BUY,
     Verdict.WATCH: RecommendationAction.WATCH,
@@ -75,7 +75,7 @@ def output_row(output: SignalOutput, company_id: int | None = None) -> dict[str,
 
 def company_ids(engine: Engine, tickers: Sequence[str]) -> dict[str, int]:
     """Ids of the ``companies`` rows of ``tickers`` (tickers without a row are left out)."""
-    table = Company.__table__  # type: ignore[attr-defined]
+    table = table_of(Company)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(table.c.ticker, table.c.id).where(
             table.c.ticker.in_(list(tickers))))

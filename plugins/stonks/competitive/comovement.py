@@ -14,13 +14,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 import sqlalchemy as sa
 
+from stonks.db.conflict import table_of
 from stonks.models import DocumentImpactRecord
 
-_IMPACTS = cast(sa.Table, sa.inspect(DocumentImpactRecord).local_table)
+_IMPACTS = table_of(DocumentImpactRecord)
 LOOKBACK = timedelta(days=180)
 MIN_OVERLAP = 3
 SIGN = {"bullish": 1.0, "bearish": -1.0, "neutral": 0.0}

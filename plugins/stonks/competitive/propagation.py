@@ -12,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 import sqlalchemy as sa
 
 from stonks.competitive.comovement import CoMovement, match_patterns
+from stonks.db.conflict import table_of
 from stonks.extraction.company_layer import StoredImpact
 from stonks.models import Company, CompetitiveSignalRecord, CompetitorRelationship
 from stonks.models.enums import Direction
 from stonks.models.types import utcnow
 
-_RELATIONSHIPS = cast(sa.Table, sa.inspect(CompetitorRelationship).local_table)
-_RECORDS = cast(sa.Table, sa.inspect(CompetitiveSignalRecord).local_table)
-_COMPANIES = cast(sa.Table, sa.inspect(Company).local_table)
+_RELATIONSHIPS = table_of(CompetitorRelationship)
+_RECORDS = table_of(CompetitiveSignalRecord)
+_COMPANIES = table_of(Company)
 
 #: Share of a source signal that reaches a competitor of strength 1.
 BASE_DECAY = 0.5

@@ -13,13 +13,14 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import table_of
 from stonks.extraction.upserts import upsert_rows
 from stonks.models import Company, CompetitorRelationship
 from stonks.models.competitive import RelationshipKind
 from stonks.models.types import utcnow
 
-_RELATIONSHIPS = cast(sa.Table, sa.inspect(CompetitorRelationship).local_table)
-_COMPANIES = cast(sa.Table, sa.inspect(Company).local_table)
+_RELATIONSHIPS = table_of(CompetitorRelationship)
+_COMPANIES = table_of(Company)
 
 #: Head-to-head rivals (both directions are stored), with strength.
 EXPLICIT_PAIRS: tuple[tuple[str, str, float], ...] = (

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from stonks.config import Settings
+from stonks.db.conflict import table_of
 from stonks.extraction.lexicon_terms import LEXICON_MODEL, LEXICON_VERSION
 from stonks.extraction.prompts import PROMPTS, prompt_hash
 from stonks.extraction.upserts import upsert_rows
@@ -47,9 +48,9 @@ EMBEDDED_VARIANTS = {
 }
 CACHE_TTL_S = 60.0
 
-_AGENTS = cast(sa.Table, sa.inspect(AiAgent).local_table)
-_VARIANTS = cast(sa.Table, sa.inspect(AgentVariant).local_table)
-_LOG = cast(sa.Table, sa.inspect(AgentPerformanceLog).local_table)
+_AGENTS = table_of(AiAgent)
+_VARIANTS = table_of(AgentVariant)
+_LOG = table_of(AgentPerformanceLog)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ agent performance compares variants on one table.
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import table_of
 from stonks.extraction.agents import VariantConfig, log_call
 from stonks.extraction.lexicon import LexiconExtractor
 from stonks.extraction.llm_clients import LLMClient, TokenBudget
@@ -32,8 +32,8 @@ from stonks.models.types import utcnow
 #: Characters of document text sent to an LLM (the rest rarely changes the call).
 MAX_PROMPT_TEXT = 12_000
 LOCAL_PROVIDERS = frozenset({"lexicon", "template"})
-_INTELLIGENCE = cast(sa.Table, sa.inspect(DocumentIntelligence).local_table)
-_EVENTS = cast(sa.Table, sa.inspect(GlobalEvent).local_table)
+_INTELLIGENCE = table_of(DocumentIntelligence)
+_EVENTS = table_of(GlobalEvent)
 
 
 def stored_extraction(engine: Engine, document_id: int,

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 import sqlalchemy as sa
 
+from stonks.db.conflict import table_of
 from stonks.extraction.agents import VariantConfig
 from stonks.extraction.schemas import DocumentExtraction
 from stonks.extraction.upserts import upsert_rows
 from stonks.models import DocumentImpactRecord, DocumentIntelligence
 from stonks.models.types import utcnow
 
-_INTELLIGENCE = cast(sa.Table, sa.inspect(DocumentIntelligence).local_table)
-_IMPACTS = cast(sa.Table, sa.inspect(DocumentImpactRecord).local_table)
+_INTELLIGENCE = table_of(DocumentIntelligence)
+_IMPACTS = table_of(DocumentImpactRecord)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from stonks.competitive.propagation import propagate_impacts
 from stonks.competitive.relationships import ensure_relationships
 from stonks.config import Settings, get_settings
 from stonks.db import get_engine
+from stonks.db.conflict import table_of
 from stonks.extraction.agents import (
     DOCUMENT_EXTRACTOR,
     EVENT_CLASSIFIER,
@@ -167,7 +168,7 @@ def _ensure_reference_data(engine: Engine, settings: Settings) -> None:
     ensure_exposure_profiles(engine)
     with engine.connect() as conn:
         linked = conn.execute(sa.select(sa.func.count()).select_from(
-            sa.inspect(CompetitorRelationship).local_table)).scalar_one()
+            table_of(CompetitorRelationship))).scalar_one()
     if not linked:
         ensure_relationships(engine)
 

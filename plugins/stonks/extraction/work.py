@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import table_of
 from stonks.extraction.lexicon import MentionedCompany
 from stonks.models import (
     AgentPerformanceLog,
@@ -27,8 +27,8 @@ from stonks.models.agents import CallOutcome
 from stonks.models.types import utcnow
 from stonks.parsing.leases import DOCUMENTS
 
-_MENTIONS = cast(sa.Table, sa.inspect(DocumentCompanyMention).local_table)
-_LOG = cast(sa.Table, sa.inspect(AgentPerformanceLog).local_table)
+_MENTIONS = table_of(DocumentCompanyMention)
+_LOG = table_of(AgentPerformanceLog)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import table_of
 from stonks.ingestion.store import upsert
 from stonks.models import Company, CompanyAlias
 from stonks.models.sources import AliasKind
@@ -22,8 +22,8 @@ from stonks.models.types import utcnow
 from stonks.sample_data.filings import CIKS
 from stonks.universe import load_universe
 
-_COMPANIES = cast(sa.Table, sa.inspect(Company).local_table)
-_ALIASES = cast(sa.Table, sa.inspect(CompanyAlias).local_table)
+_COMPANIES = table_of(Company)
+_ALIASES = table_of(CompanyAlias)
 
 #: Tickers that are also everyday English words in capitals (headlines, acronyms).
 COMMON_WORD_TICKERS = frozenset({

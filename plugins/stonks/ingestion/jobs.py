@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from stonks.config import Settings, get_settings
 from stonks.db import get_engine
+from stonks.db.conflict import table_of
 from stonks.ingestion.bars import write_bars
 from stonks.ingestion.companies import seed_companies, tracked_companies
 from stonks.ingestion.dedupe import DedupeMarkers
@@ -57,7 +58,7 @@ def ensure_universe(engine: Engine, settings: Settings) -> None:
     """Seed companies and aliases from the bundled universe when the table has no aliases."""
     with engine.connect() as conn:
         has_aliases = conn.execute(sa.select(sa.func.count()).select_from(
-            sa.inspect(CompanyAlias).local_table)).scalar_one() > 0
+            table_of(CompanyAlias))).scalar_one() > 0
     if not has_aliases:
         count = seed_companies(engine, settings.tracked_tickers)
         logger.info("universe seeded", extra={"companies": count})

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from stonks.db.conflict import conflict_insert
+from stonks.db.conflict import conflict_insert, table_of
 from stonks.ingestion.dedupe import DedupeMarkers
 from stonks.ingestion.object_store import ObjectStore, raw_document_key
 from stonks.models import Document, DocumentStatus, IngestionRun, IngestionStatus, Source
@@ -25,9 +25,9 @@ from stonks.sources.records import FetchedDocument
 
 logger = logging.getLogger(__name__)
 
-_SOURCES = cast(sa.Table, sa.inspect(Source).local_table)
-_RUNS = cast(sa.Table, sa.inspect(IngestionRun).local_table)
-_DOCUMENTS = cast(sa.Table, sa.inspect(Document).local_table)
+_SOURCES = table_of(Source)
+_RUNS = table_of(IngestionRun)
+_DOCUMENTS = table_of(Document)
 
 
 def upsert(engine: Engine, table: sa.Table) -> Any:

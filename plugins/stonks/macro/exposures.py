@@ -8,17 +8,18 @@ their commodity rises and heavy users of it lose, multinationals carry foreign e
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import table_of
 from stonks.extraction.upserts import upsert_rows
 from stonks.models import Company, ExposureProfile
 from stonks.models.types import utcnow
 
-_PROFILES = cast(sa.Table, sa.inspect(ExposureProfile).local_table)
-_COMPANIES = cast(sa.Table, sa.inspect(Company).local_table)
+_PROFILES = table_of(ExposureProfile)
+_COMPANIES = table_of(Company)
 
 SECTOR_RATE_SENSITIVITY = {
     "Financials": 0.4, "Utilities": -0.6, "Information Technology": -0.3,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 import sqlalchemy as sa
 
+from stonks.db.conflict import table_of
 from stonks.extraction.agents import VariantConfig
 from stonks.extraction.schemas import EventClassification
 from stonks.extraction.upserts import upsert_rows
@@ -21,10 +21,10 @@ from stonks.models import Company, ExposureProfile, GlobalEvent, MacroImpactReco
 from stonks.models.enums import Horizon
 from stonks.models.types import utcnow
 
-_EVENTS = cast(sa.Table, sa.inspect(GlobalEvent).local_table)
-_IMPACTS = cast(sa.Table, sa.inspect(MacroImpactRecord).local_table)
-_PROFILES = cast(sa.Table, sa.inspect(ExposureProfile).local_table)
-_COMPANIES = cast(sa.Table, sa.inspect(Company).local_table)
+_EVENTS = table_of(GlobalEvent)
+_IMPACTS = table_of(MacroImpactRecord)
+_PROFILES = table_of(ExposureProfile)
+_COMPANIES = table_of(Company)
 #: Macro events play out over weeks, not hours.
 MACRO_HORIZON = Horizon.MEDIUM
 

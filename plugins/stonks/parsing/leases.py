@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from stonks.db.conflict import table_of
 from stonks.models import Document, DocumentKind, DocumentStatus
 from stonks.models.types import utcnow
 
-DOCUMENTS = cast(sa.Table, sa.inspect(Document).local_table)
+DOCUMENTS = table_of(Document)
 
 
 @dataclass(frozen=True)

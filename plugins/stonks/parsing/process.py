@@ -15,7 +15,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from stonks import redis_keys
 from stonks.config import Settings, get_settings
 from stonks.db import get_engine
+from stonks.db.conflict import table_of
 from stonks.ingestion.jobs import ensure_universe
 from stonks.ingestion.object_store import ObjectNotFound, ObjectStore, object_store
 from stonks.models import (
@@ -52,7 +53,7 @@ NEAR_DUPLICATE_WINDOW = timedelta(days=3)
 # (a member is ~30 bytes, so ~6 MB per document kind).
 NEAR_DUPLICATE_RETENTION = timedelta(days=30)
 NEAR_DUPLICATE_MAX_ENTRIES = 200_000
-_MENTIONS = cast(sa.Table, sa.inspect(DocumentCompanyMention).local_table)
+_MENTIONS = table_of(DocumentCompanyMention)
 
 
 @dataclass
@@ -74,8 +75,8 @@ class ParseResult:
 
 def load_detector(engine: Engine) -> MentionDetector:
     """A mention detector over every alias of every active company."""
-    aliases = cast(sa.Table, sa.inspect(CompanyAlias).local_table)
-    companies = cast(sa.Table, sa.inspect(Company).local_table)
+    aliases = table_of(CompanyAlias)
+    companies = table_of(Company)
     query = (
         sa.select(aliases.c.company_id, companies.c.ticker, aliases.c.alias, aliases.c.kind,
                   aliases.c.ambiguous)
