@@ -8,6 +8,11 @@ longer than the visibility timeout. A failing message is retried with exponentia
 (the entry id waits in ``stonks:retry:<queue>``) until the delivery count reaches the budget,
 then it goes to ``stonks:dlq:<queue>`` with the error. Entries that cannot be decoded go to
 the dead-letter queue at once. Handlers must be idempotent: redelivery is normal.
+
+Round trips: in the long-running loop a batch costs one round trip of its own. The
+acknowledgement of the batch just handled, the toggle, the due retries and the blocking
+read of the next batch go out as one pipeline (the acknowledgement is applied by Redis
+before the read blocks). ``run_once`` (tools and tests) acknowledges before it returns.
 """
 
 from __future__ import annotations
@@ -119,6 +124,10 @@ class Consumer(Generic[M]):
         self._stop = threading.Event()
         self._next_reclaim = 0.0
         self._paused = False
+        # Handled entries whose XACK/XDEL rides on the next read's pipeline.
+        self._unacked: list[str] = []
+        # Entries read in the pipeline that found the toggle off: handled on resume.
+        self._held: list[RawEntry] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -149,11 +158,14 @@ class Consumer(Generic[M]):
         self.ensure_group()
         idle_polls = 0
         logger.info("consumer started", extra={"queue": self.queue, "consumer": self.name})
-        while not self._stop.is_set():
-            worked = self.run_once()
-            idle_polls = 0 if worked else idle_polls + 1
-            if max_idle_polls is not None and idle_polls >= max_idle_polls:
-                break
+        try:
+            while not self._stop.is_set():
+                worked = self._iterate()
+                idle_polls = 0 if worked else idle_polls + 1
+                if max_idle_polls is not None and idle_polls >= max_idle_polls:
+                    break
+        finally:
+            self._flush_acks()
         logger.info(
             "consumer stopped",
             extra={"queue": self.queue, "consumer": self.name, "handled": self.stats.handled},
@@ -161,42 +173,71 @@ class Consumer(Generic[M]):
         return self.stats
 
     def run_once(self) -> int:
-        """One iteration: honour the toggle, reclaim, retry what is due, read new entries."""
-        # The toggle and the due retries in one round trip: this runs before every read.
+        """One iteration, acknowledged before it returns; the number of entries it took."""
+        try:
+            return self._iterate()
+        finally:
+            self._flush_acks()
+
+    def _iterate(self) -> int:
+        """Acknowledge the last batch, honour the toggle, reclaim, retry what is due, read."""
+        worked = 0
+        now = time.monotonic()
+        if not self._paused and now >= self._next_reclaim:
+            self._next_reclaim = now + self.config.reclaim_interval_s
+            self._flush_acks()  # what this consumer finished is not idle work to reclaim
+            worked += self._process(self._reclaim_idle())
         pipe = self._client.pipeline(transaction=False)
+        acks = self._unacked
+        self._unacked = []
+        if acks:
+            pipe.xack(self.stream, self.config.group, *acks)
+            pipe.xdel(self.stream, *acks)
         pipe.get(redis_keys.PIPELINE_ENABLED)
         pipe.zrangebyscore(self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size)
-        toggle_value, due = pipe.execute()
+        reading = not self._paused
+        if reading:
+            self._queue_read(pipe)
+        replies = pipe.execute()[2 if acks else 0:]
+        toggle_value, due = replies[0], replies[1]
+        fresh = self._entries(replies[2]) if reading else []
         if not PipelineToggle.is_enabled_value(toggle_value):
+            # Read in the same round trip as the toggle: kept, unacknowledged, for the resume.
+            self._held.extend(fresh)
             if not self._paused:
                 logger.info("pipeline disabled: consumer paused", extra={"queue": self.queue})
                 self._paused = True
             self._stop.wait(self.config.pause_poll_s)
-            return 0
+            return worked
         if self._paused:
             logger.info("pipeline enabled: consumer resumed", extra={"queue": self.queue})
             self._paused = False
-        worked = 0
-        now = time.monotonic()
-        if now >= self._next_reclaim:
-            self._next_reclaim = now + self.config.reclaim_interval_s
-            worked += self._process(self._reclaim_idle())
+        held, self._held = self._held, []
+        worked += self._process(held)
         if due:
             worked += self._process(self._claim_due_retries(due))
-        worked += self._process(self._read_new())
+        worked += self._process(fresh)
         return worked
 
     # ---- reading ---------------------------------------------------------------------------
 
     def _read_new(self) -> list[RawEntry]:
-        # redis-py types replies as RESP2|RESP3 unions; the shapes here are RESP2's.
-        response: Any = self._client.xreadgroup(
+        pipe = self._client.pipeline(transaction=False)
+        self._queue_read(pipe)
+        return self._entries(pipe.execute()[0])
+
+    def _queue_read(self, pipe: Any) -> None:
+        pipe.xreadgroup(
             self.config.group,
             self.name,
             {self.stream: ">"},
             count=self.config.batch_size,
             block=self.config.block_ms,
         )
+
+    @staticmethod
+    def _entries(response: Any) -> list[RawEntry]:
+        # redis-py types replies as RESP2|RESP3 unions; the shapes here are RESP2's.
         if not response:
             return []
         entries = response[0][1]
@@ -324,8 +365,15 @@ class Consumer(Generic[M]):
         )
 
     def _ack(self, ids: list[str]) -> None:
-        # One group per queue, so an acknowledged entry is finished: delete it to keep the
-        # stream's length equal to the backlog.
+        # Sent with the next read (or by ``_flush_acks``). One group per queue, so an
+        # acknowledged entry is finished: it is deleted to keep the stream's length equal
+        # to the backlog.
+        self._unacked.extend(ids)
+
+    def _flush_acks(self) -> None:
+        if not self._unacked:
+            return
+        ids, self._unacked = self._unacked, []
         pipe = self._client.pipeline(transaction=False)
         pipe.xack(self.stream, self.config.group, *ids)
         pipe.xdel(self.stream, *ids)

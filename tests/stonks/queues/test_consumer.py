@@ -248,3 +248,19 @@ def test_run_returns_when_stopped(redis_client: redis.Redis) -> None:
     Producer(redis_client, QUEUE).publish(Job(n=1))
     stats = consumer.run(max_idle_polls=2)
     assert stats.handled == 1
+    assert pending_count(redis_client) == 0, "the loop acknowledges its last batch on the way out"
+    assert redis_client.xlen(redis_keys.queue(QUEUE)) == 0
+
+
+def test_the_loop_acknowledges_a_batch_with_the_next_read(redis_client: redis.Redis) -> None:
+    handler = Recorder()
+    consumer = make_consumer(redis_client, handler)
+    Producer(redis_client, QUEUE).publish_many(Job(n=i) for i in range(3))
+    consumer._iterate()
+    assert handler.done == [0, 1, 2]
+    assert pending_count(redis_client) == 3, "the acknowledgement waits for the next read"
+    Producer(redis_client, QUEUE).publish(Job(n=3))
+    consumer._iterate()
+    assert handler.done == [0, 1, 2, 3]
+    assert pending_count(redis_client) == 1, "the first batch went out with the second read"
+    assert redis_client.xlen(redis_keys.queue(QUEUE)) == 1
