@@ -7,6 +7,7 @@ the account's cash and equity, and appends a ``portfolio_snapshots`` row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -49,18 +50,37 @@ def record_event(conn: sa.Connection, order_id: int, key: str, event_type: str,
     }, ["order_id", "event_key"]) is not None
 
 
+@dataclass(frozen=True)
+class Booking:
+    """What ``book_broker_orders`` did: the new fills, and the rows of the positions they
+    moved as written (column → value, ``id`` included)."""
+
+    booked: list[BookedFill]
+    positions: list[dict[str, Any]]
+
+
 def apply_broker_orders(
     conn: sa.Connection, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
 ) -> list[BookedFill]:
+    """``book_broker_orders`` without status events; the fills that were new."""
+    return book_broker_orders(conn, results).booked
+
+
+def book_broker_orders(
+    conn: sa.Connection, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
+    *, status_events: bool = False,
+) -> Booking:
     """Bring our order rows to the broker's state and book every fill not booked yet.
 
     A constant number of statements for the whole batch: the orders and the positions they
     touch are locked in id/ticker order (so concurrent workers cannot deadlock), the fill
     events are inserted at once (the ones that existed are skipped, which makes a replayed
     trade update or poll a no-op), positions and orders are written in bulk. The caller
-    updates the account (``update_account``) once for the batch."""
+    updates the account (``update_account``) once for the batch. With ``status_events``
+    every result also records a ``status:<status>`` event (once per order and status), in
+    the same statement as the fills."""
     if not results:
-        return []
+        return Booking([], [])
     o, oe = table_of(Order), table_of(OrderEvent)
     orders = {int(r.id): r for r in conn.execute(
         sa.select(o).where(o.c.id.in_(sorted({i for i, _, _ in results})))
@@ -94,6 +114,15 @@ def apply_broker_orders(
             }
             fills.append((order_id, fill, exits or {}))
         progress[order_id] = (so_far, so_far_avg)
+    if status_events:
+        now = datetime.now(UTC)
+        for order_id, result, _ in results:
+            key = (order_id, f"status:{result.status.value}")
+            events.setdefault(key, {
+                "order_id": order_id, "event_key": key[1], "event_type": result.status.value,
+                "status_after": result.status.value, "fill_quantity": None,
+                "fill_price": None, "fee": None, "cumulative_quantity": None,
+                "occurred_at": now, "payload": {"broker_order_id": result.broker_order_id}})
     new: set[tuple[int, str]] = set()
     if events:
         new = {(int(i), str(k)) for i, k in conn.execute(
@@ -102,9 +131,9 @@ def apply_broker_orders(
                                                                    oe.c.event_key),
             list(events.values()))}
     fills = [f for f in fills if (f[0], f"fill:{f[1].execution_id}") in new]
-    booked = _move_positions(conn, orders, fills)
+    booked, positions = _move_positions(conn, orders, fills)
     _update_orders(conn, orders, results, booked)
-    return booked
+    return Booking(booked, positions)
 
 
 def _update_orders(conn: sa.Connection, orders: dict[int, Any],
@@ -161,14 +190,16 @@ _POSITION_COLUMNS = (
 
 
 def _move_positions(conn: sa.Connection, orders: dict[int, Any],
-                    fills: list[tuple[int, Fill, dict[str, Any]]]) -> list[BookedFill]:
-    """Move the positions by ``fills`` (in order); the fills with the P&L they realised.
+                    fills: list[tuple[int, Fill, dict[str, Any]]],
+                    ) -> tuple[list[BookedFill], list[dict[str, Any]]]:
+    """Move the positions by ``fills`` (in order); the fills with the P&L they realised,
+    and the rows of the positions as written.
 
     Existing rows are locked and updated; a ticker without a row is inserted, and if a
     concurrent worker inserted it first, its row is locked and the fills are re-applied on
     top of it (never a lost update)."""
     if not fills:
-        return []
+        return [], []
     p = table_of(Position)
     account_id = int(orders[fills[0][0]].broker_account_id)
     tickers = sorted({str(orders[i].ticker) for i, _, _ in fills})
@@ -180,15 +211,19 @@ def _move_positions(conn: sa.Connection, orders: dict[int, Any],
         booked = [BookedFill(i, orders[i].ticker, OrderSide(orders[i].side), fill,
                              _move(state, orders[i], fill, exits)) for i, fill, exits in fills]
         missing = [t for t in tickers if t not in existing]
-        inserted: set[str] = set()
+        inserted: dict[str, int] = {}
         if missing:
             rows = [{"broker_account_id": account_id, "ticker": t,
                      **{c: state[t].get(c) for c in _POSITION_COLUMNS}} for t in missing]
-            inserted = {str(t) for t in conn.execute(
+            inserted = {str(t): int(i) for t, i in conn.execute(
                 insert_statement(conn, p).on_conflict_do_nothing(
-                    index_elements=["broker_account_id", "ticker"]).returning(p.c.ticker),
-                rows).scalars()}
-        if inserted == set(missing):
+                    index_elements=["broker_account_id", "ticker"]).returning(p.c.ticker,
+                                                                             p.c.id),
+                rows)}
+        if set(inserted) == set(missing):
+            for ticker, position_id in inserted.items():
+                state[ticker].update(id=position_id, broker_account_id=account_id,
+                                     ticker=ticker)
             break
         # Another worker opened one of these positions meanwhile: undo ours, start over.
         conn.execute(sa.delete(p).where(p.c.broker_account_id == account_id,
@@ -198,7 +233,7 @@ def _move_positions(conn: sa.Connection, orders: dict[int, Any],
     if updates:
         conn.execute(sa.update(p).where(p.c.id == sa.bindparam("_id"))
                      .values({c: sa.bindparam(c) for c in _POSITION_COLUMNS}), updates)
-    return booked
+    return booked, [state[t] for t in tickers]
 
 
 def _move(state: dict[str, dict[str, Any]], order: Any, fill: Fill,
@@ -281,10 +316,20 @@ def mark_to_market(conn: sa.Connection, account_id: int,
     return True
 
 
+@functools.cache
+def _account_query() -> sa.Select[Any]:
+    """The account's balances (locked) with its newest snapshot's high-water mark."""
+    a, s = table_of(BrokerAccount), table_of(PortfolioSnapshot)
+    hwm = (sa.select(s.c.high_water_mark).where(s.c.broker_account_id == a.c.id)
+           .order_by(s.c.taken_at.desc()).limit(1).scalar_subquery())
+    return (sa.select(a.c.cash, a.c.last_equity, hwm.label("high_water_mark"))
+            .where(a.c.id == sa.bindparam("account")).with_for_update(of=a))
+
+
 def update_account(conn: sa.Connection, account_id: int, booked: list[BookedFill]) -> None:
     """Move the account's cash and equity by ``booked`` and append a portfolio snapshot."""
     a, p, s = table_of(BrokerAccount), table_of(Position), table_of(PortfolioSnapshot)
-    account = conn.execute(sa.select(a).where(a.c.id == account_id).with_for_update()).one()
+    account = conn.execute(_account_query(), {"account": account_id}).one()
     cash = Decimal(account.cash)
     for b in booked:
         amount = b.fill.quantity * b.fill.price
@@ -297,10 +342,8 @@ def update_account(conn: sa.Connection, account_id: int, booked: list[BookedFill
     conn.execute(sa.update(a).where(a.c.id == account_id).values(
         cash=cash.quantize(CENT), equity=equity.quantize(CENT),
         buying_power=cash.quantize(CENT), updated_at=datetime.now(UTC)))
-    last = conn.execute(sa.select(s.c.high_water_mark).where(s.c.broker_account_id == account_id)
-                        .order_by(s.c.taken_at.desc()).limit(1)).first()
-    hwm = max(equity, Decimal(last.high_water_mark) if last and last.high_water_mark is not None
-              else equity)
+    hwm = max(equity, Decimal(account.high_water_mark)
+              if account.high_water_mark is not None else equity)
     sectors: dict[str, Decimal] = {}
     for r in positions:
         key = r.sector or "unknown"

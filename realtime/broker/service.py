@@ -8,6 +8,8 @@ anything is sent again, so an order accepted by the broker is never placed twice
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,8 +25,7 @@ from realtime.broker.base import BatchBroker, Broker, BrokerOrder, OrderRequest
 from realtime.broker.errors import BrokerUnavailable, NotReconciled, OrderRejected
 from realtime.broker.ledger import (
     BookedFill,
-    apply_broker_orders,
-    record_event,
+    book_broker_orders,
     update_account,
 )
 from realtime.lake import FillFact, OrderFact, PositionFact
@@ -63,8 +64,6 @@ class _RiskView:
     portfolio: PortfolioState
     limits: RiskLimits
     breaker: BreakerState
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    submitting: list[int] = field(default_factory=list)
 
     def commit(self, ticker: str, side: OrderSide, quantity: Decimal, price: Decimal,
                sector: str | None) -> None:
@@ -76,6 +75,72 @@ class _RiskView:
         positions = dict(p.positions)
         positions[ticker] = HeldPosition(ticker, qty, value, held.sector if held else sector)
         self.portfolio = replace(p, positions=positions, cash=p.cash - sign * quantity * price)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """What placing needs of an order row that exists already."""
+
+    id: int
+    status: OrderStatus
+    quantity: Decimal | None
+    limit_price: Decimal | None
+    approved_by: str | None
+
+
+@dataclass
+class _Gated:
+    """The outcome of risk and approval for one order: its status, the events of our own
+    to record after ``intent`` (key, type, status after, payload) and the evaluation row."""
+
+    status: OrderStatus
+    evaluation: dict[str, Any]
+    events: list[tuple[str, str, OrderStatus, dict[str, Any]]] = field(default_factory=list)
+    reject_reason: str | None = None
+    submitted_at: datetime | None = None
+
+
+@functools.cache
+def _refs_query() -> sa.Select[Any]:
+    o = table_of(Order)
+    return sa.select(o.c.id, o.c.client_order_id, o.c.status, o.c.quantity, o.c.limit_price,
+                     o.c.approved_by).where(
+        o.c.client_order_id.in_(sa.bindparam("cids", expanding=True)))
+
+
+_INTENT_COLUMNS = (
+    "client_order_id", "broker_account_id", "decision_id", "ticker", "side", "order_type",
+    "time_in_force", "quantity", "notional", "limit_price", "source", "status",
+    "requires_approval", "reject_reason", "submitted_at", "raw", "filled_quantity", "fees",
+)
+
+#: The intents of a batch in one statement (PostgreSQL): the orders (a client_order_id
+#: that exists is left alone and returns nothing), then for the rows inserted their events
+#: in order (``intent`` first) and their risk evaluations.
+_INTENTS_PG = """
+WITH ins AS (
+    INSERT INTO orders ({columns}) VALUES {orders}
+    ON CONFLICT (client_order_id) DO NOTHING
+    RETURNING id, client_order_id
+), ev AS (
+    INSERT INTO order_events (order_id, event_key, event_type, status_after, occurred_at,
+                              payload)
+    SELECT ins.id, e.event_key, e.event_type, e.status_after, t.at, e.payload::json
+    FROM (VALUES {events}) AS e(client_order_id, n, m, event_key, event_type, status_after,
+                                payload)
+    JOIN ins ON ins.client_order_id = e.client_order_id
+    JOIN (VALUES {times}) AS t(client_order_id, at) ON t.client_order_id = e.client_order_id
+    ORDER BY e.n, e.m
+    ON CONFLICT (order_id, event_key) DO NOTHING
+), ev2 AS (
+    INSERT INTO risk_evaluations (scope, order_id, approved, checks, reasons, evaluated_at)
+    SELECT 'order', ins.id, r.approved, r.checks::json, r.reasons::json, r.evaluated_at
+    FROM (VALUES {evaluations}) AS r(client_order_id, approved, checks, reasons,
+                                     evaluated_at)
+    JOIN ins ON ins.client_order_id = r.client_order_id
+)
+SELECT id, client_order_id FROM ins
+"""
 
 
 class BrokerService:
@@ -95,67 +160,50 @@ class BrokerService:
         self.lake = Producer(client, redis_keys.QueueName.LAKE_PUBLISH)
         self.on_fills = on_fills
         self.notifier = notifier
+        # PostgreSQL through psycopg2: the intents are written in one autocommit statement.
+        self._fast_pg = db.dialect.name == "postgresql" and db.dialect.driver == "psycopg2"
+        self._json: Callable[[Any], str] = getattr(db.dialect, "_json_serializer",
+                                                    None) or json.dumps
 
     def handle(self, deliveries: Sequence[Delivery[BrokerOrderJob]]) -> None:
         self.place_many([delivery.message for delivery in deliveries])
 
-    # ---- the write-ahead intent ---------------------------------------------------------
+    # ---- the write-ahead intent ----------------------------------------------------------
 
-    def _intents(self, conn: sa.Connection, jobs: Sequence[BrokerOrderJob]) -> dict[str, Any]:
-        """Write the intent rows of ``jobs`` (once per client_order_id); every row by id."""
-        o = table_of(Order)
-        rows = {job.client_order_id: {
-            "client_order_id": job.client_order_id, "broker_account_id": self.account_id,
-            "decision_id": job.decision_id, "ticker": job.ticker, "side": job.side.value,
-            "order_type": job.order_type.value, "time_in_force": "day",
-            "quantity": job.quantity, "notional": job.notional, "limit_price": job.limit_price,
-            "source": job.source.value, "status": OrderStatus.INTENT.value,
-            "raw": {"origin_at": job.origin_at.isoformat(), "as_of": job.as_of.isoformat(),
-                    "sector": job.exits.get("sector"), "exits": job.exits,
-                    "reference_price": str(job.reference_price)},
-        } for job in jobs}
-        new = [int(i) for i in conn.execute(
-            insert_statement(conn, o).on_conflict_do_nothing(
-                index_elements=["client_order_id"]).returning(o.c.id),
-            list(rows.values())).scalars()]
-        now = datetime.now(UTC)
-        insert_ignore_many(conn, table_of(OrderEvent), [
-            {"order_id": order_id, "event_key": "intent", "event_type": "intent",
-             "status_after": OrderStatus.INTENT.value, "occurred_at": now, "payload": {}}
-            for order_id in new], ["order_id", "event_key"])
-        return {row.client_order_id: row for row in conn.execute(
-            sa.select(o).where(o.c.client_order_id.in_(list(rows))))}
+    def _reader(self) -> sa.Connection:
+        """A connection for the reads before the intent write: on PostgreSQL in autocommit
+        (each read is its own snapshot under READ COMMITTED anyway; no BEGIN/ROLLBACK)."""
+        conn = self.db.connect()
+        if self._fast_pg:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
-    def _gate(self, conn: sa.Connection, order: Any, job: BrokerOrderJob,
-              risk: _RiskView) -> OrderStatus:
-        """Risk and approval for an ``intent`` order; the status it moves to."""
-        quantity = Decimal(order.quantity) if order.quantity is not None else Decimal(0)
-        price = job.reference_price or Decimal(order.limit_price or 0)
+    def _gate(self, ref: _Ref, job: BrokerOrderJob, risk: _RiskView) -> _Gated:
+        """Risk and approval for an order not gated yet; the status it moves to."""
+        quantity = ref.quantity if ref.quantity is not None else Decimal(0)
+        price = job.reference_price or (ref.limit_price or Decimal(0))
+        sector = job.exits.get("sector")
         evaluation = evaluate_order(
-            ticker=order.ticker, side=job.side, quantity=quantity, price=price,
-            sector=job.exits.get("sector"), portfolio=risk.portfolio, limits=risk.limits,
+            ticker=job.ticker, side=job.side, quantity=quantity, price=price,
+            sector=sector, portfolio=risk.portfolio, limits=risk.limits,
             breaker=risk.breaker, is_exit=job.source is DecisionTrigger.EXIT)
-        risk.evaluations.append({
-            "scope": EvaluationScope.ORDER.value, "order_id": order.id,
-            "approved": evaluation.approved, "checks": evaluation.checks,
-            "reasons": evaluation.reasons, "evaluated_at": datetime.now(UTC)})
-        o = table_of(Order)
+        now = datetime.now(UTC)
+        gated = _Gated(status=OrderStatus.SUBMITTING, evaluation={
+            "scope": EvaluationScope.ORDER.value, "approved": evaluation.approved,
+            "checks": evaluation.checks, "reasons": evaluation.reasons, "evaluated_at": now})
         if not evaluation.approved:
-            reason = "; ".join(evaluation.reasons)
-            conn.execute(sa.update(o).where(o.c.id == order.id).values(
-                status=OrderStatus.REJECTED.value, reject_reason=f"risk: {reason}"))
-            record_event(conn, order.id, "risk_rejected", "rejected", OrderStatus.REJECTED,
-                         {"reasons": evaluation.reasons})
-            return OrderStatus.REJECTED
-        if evaluation.needs_approval and order.approved_by is None:
-            conn.execute(sa.update(o).where(o.c.id == order.id).values(
-                status=OrderStatus.PENDING_APPROVAL.value, requires_approval=True))
-            record_event(conn, order.id, "pending_approval", "pending_approval",
-                         OrderStatus.PENDING_APPROVAL)
-            return OrderStatus.PENDING_APPROVAL
-        risk.submitting.append(int(order.id))  # written by ``_write_gates``
-        risk.commit(order.ticker, job.side, quantity, price, job.exits.get("sector"))
-        return OrderStatus.SUBMITTING
+            gated.status = OrderStatus.REJECTED
+            gated.reject_reason = "risk: " + "; ".join(evaluation.reasons)
+            gated.events.append(("risk_rejected", "rejected", OrderStatus.REJECTED,
+                                 {"reasons": evaluation.reasons}))
+        elif evaluation.needs_approval and ref.approved_by is None:
+            gated.status = OrderStatus.PENDING_APPROVAL
+            gated.events.append(("pending_approval", "pending_approval",
+                                 OrderStatus.PENDING_APPROVAL, {}))
+        else:
+            gated.submitted_at = now
+            risk.commit(job.ticker, job.side, quantity, price, sector)
+        return gated
 
     def _risk_view(self, conn: sa.Connection) -> _RiskView:
         portfolio = load_portfolio(conn, self.account_id)
@@ -165,15 +213,87 @@ class BrokerService:
             conn, self.account_id, self.settings.risk_initial_tier))
         return _RiskView(portfolio, limits, self.breaker.state())
 
-    @staticmethod
-    def _write_gates(conn: sa.Connection, risk: _RiskView) -> None:
-        """The batch's ``risk_evaluations`` rows and its move to ``submitting``, at once."""
-        if risk.evaluations:
-            conn.execute(sa.insert(table_of(RiskEvaluation)), risk.evaluations)
-        if risk.submitting:
-            o = table_of(Order)
-            conn.execute(sa.update(o).where(o.c.id.in_(risk.submitting)).values(
-                status=OrderStatus.SUBMITTING.value, submitted_at=datetime.now(UTC)))
+    def _write_intents(self, conn: sa.Connection, new: list[tuple[BrokerOrderJob, _Gated]],
+                       again: list[tuple[int, _Gated]]) -> dict[str, int]:
+        """Commit the gated intents: the new orders (once per client_order_id, already at
+        the status risk gave them) with their ``intent`` and gate events and risk
+        evaluations, and the gate of ``intent`` rows left by an earlier attempt. The ids of
+        the new rows this call inserted, by client_order_id."""
+        if self._fast_pg and not again:
+            return self._write_intents_pg(conn, new)
+        if self._fast_pg:  # ``conn`` is in autocommit: this write needs a transaction
+            with self.db.begin() as tx:
+                return self._write_intents_tx(tx, new, again)
+        ids = self._write_intents_tx(conn, new, again)
+        conn.commit()
+        return ids
+
+    def _write_intents_tx(self, conn: sa.Connection, new: list[tuple[BrokerOrderJob, _Gated]],
+                          again: list[tuple[int, _Gated]]) -> dict[str, int]:
+        """``_write_intents`` as statements in the caller's transaction (any dialect)."""
+        o = table_of(Order)
+        ids: dict[str, int] = {}
+        if new:
+            ids = {str(cid): int(i) for i, cid in conn.execute(
+                insert_statement(conn, o).on_conflict_do_nothing(
+                    index_elements=["client_order_id"]).returning(o.c.id, o.c.client_order_id),
+                [_intent_row(self.account_id, job, gated) for job, gated in new])}
+        for order_id, gated in again:
+            conn.execute(sa.update(o).where(o.c.id == order_id).values(
+                status=gated.status.value, reject_reason=gated.reject_reason,
+                requires_approval=gated.status is OrderStatus.PENDING_APPROVAL,
+                submitted_at=gated.submitted_at))
+        gates = [(ids[job.client_order_id], gated, True) for job, gated in new
+                 if job.client_order_id in ids]
+        gates += [(order_id, gated, False) for order_id, gated in again]
+        events: list[dict[str, Any]] = []
+        for order_id, gated, is_new in gates:
+            at = gated.evaluation["evaluated_at"]
+            steps: list[tuple[str, str, OrderStatus, dict[str, Any]]] = (
+                [("intent", "intent", OrderStatus.INTENT, {})] if is_new else [])
+            events += [{"order_id": order_id, "event_key": key, "event_type": kind,
+                        "status_after": status.value, "occurred_at": at, "payload": payload}
+                       for key, kind, status, payload in [*steps, *gated.events]]
+        insert_ignore_many(conn, table_of(OrderEvent), events, ["order_id", "event_key"])
+        if gates:
+            conn.execute(sa.insert(table_of(RiskEvaluation)), [
+                {**gated.evaluation, "order_id": order_id} for order_id, gated, _ in gates])
+        return ids
+
+    def _write_intents_pg(self, conn: sa.Connection,
+                          new: list[tuple[BrokerOrderJob, _Gated]]) -> dict[str, int]:
+        """``_write_intents`` on PostgreSQL: one statement (the orders, their events and
+        risk evaluations through data-modifying CTEs), committed on its own (autocommit),
+        so the write and its commit are one round trip."""
+        if not new:
+            return {}
+        dumps = self._json
+        params: dict[str, Any] = {}
+        orders, events, evaluations = [], [], []
+        for n, (job, gated) in enumerate(new):
+            row = _intent_row(self.account_id, job, gated)
+            row["raw"] = dumps(row["raw"])
+            params.update({f"{c}_{n}": v for c, v in row.items()})
+            orders.append("(" + ", ".join(f"%({c}_{n})s" for c in _INTENT_COLUMNS) + ")")
+            at = gated.evaluation["evaluated_at"]
+            steps = [("intent", "intent", OrderStatus.INTENT, {}), *gated.events]
+            for m, (key, kind, status, payload) in enumerate(steps):
+                params.update({f"ek_{n}_{m}": key, f"et_{n}_{m}": kind,
+                               f"es_{n}_{m}": status.value, f"ep_{n}_{m}": dumps(payload)})
+                events.append(f"(%(client_order_id_{n})s, {n}, {m}, %(ek_{n}_{m})s, "
+                              f"%(et_{n}_{m})s, %(es_{n}_{m})s, %(ep_{n}_{m})s)")
+            evaluation = gated.evaluation
+            params.update({f"ra_{n}": evaluation["approved"],
+                           f"rc_{n}": dumps(evaluation["checks"]),
+                           f"rr_{n}": dumps(evaluation["reasons"]), f"rt_{n}": at})
+            evaluations.append(f"(%(client_order_id_{n})s, %(ra_{n})s, %(rc_{n})s, "
+                               f"%(rr_{n})s, %(rt_{n})s)")
+            params[f"at_{n}"] = at
+        sql = _INTENTS_PG.format(
+            columns=", ".join(_INTENT_COLUMNS), orders=", ".join(orders),
+            events=", ".join(events), evaluations=", ".join(evaluations),
+            times=", ".join(f"(%(client_order_id_{n})s, %(at_{n})s)" for n in range(len(new))))
+        return {str(cid): int(i) for i, cid in conn.exec_driver_sql(sql, params)}
 
     # ---- placing -------------------------------------------------------------------------
 
@@ -184,34 +304,60 @@ class BrokerService:
     def place_many(self, jobs: Sequence[BrokerOrderJob]) -> list[OrderStatus]:
         """Drive a batch of orders as far as they can go now; their statuses.
 
-        Three steps, so a crash anywhere loses nothing and sends nothing twice: every
-        intent row is committed (status ``submitting`` once risk approved it) in one
-        transaction before any broker call; then each order is submitted (looked up first
-        if a previous attempt may have reached the broker); then every result is booked in
-        one transaction, with the account and its snapshot updated once for the batch.
+        Three steps, so a crash anywhere loses nothing and sends nothing twice: the orders
+        already written and the account are read, risk gates the new ones, and their intent
+        rows are committed (status ``submitting`` once risk approved them) before any broker
+        call; then the orders are submitted (looked up first if a previous attempt may have
+        reached the broker); then every result is booked in one transaction, with the
+        account and its snapshot updated once for the batch.
         """
+        if not jobs:
+            return []
+        first: dict[str, BrokerOrderJob] = {}
+        for job in jobs:
+            first.setdefault(job.client_order_id, job)
+        gated: dict[str, _Gated] = {}
+        new: list[tuple[BrokerOrderJob, _Gated]] = []
+        again: list[tuple[int, _Gated]] = []
+        with self._reader() as conn:
+            refs = self._refs(conn, list(first))
+            risk: _RiskView | None = None
+            for cid, job in first.items():
+                ref = refs.get(cid)
+                if ref is not None and ref.status is not OrderStatus.INTENT:
+                    continue
+                risk = risk or self._risk_view(conn)
+                gated[cid] = self._gate(ref or _Ref(0, OrderStatus.INTENT, job.quantity,
+                                                    job.limit_price, None), job, risk)
+                if ref is None:
+                    new.append((job, gated[cid]))
+                else:
+                    again.append((ref.id, gated[cid]))
+            inserted = self._write_intents(conn, new, again)
+            if len(inserted) < len(new):  # another worker wrote some of them meanwhile
+                refs.update(self._refs(conn, [job.client_order_id for job, _ in new
+                                              if job.client_order_id not in inserted]))
+        regated = {order_id for order_id, _ in again}
+        state: dict[str, tuple[int, OrderStatus, bool]] = {}  # cid → id, status, maybe sent?
+        for cid in first:
+            if cid in inserted:
+                state[cid] = (inserted[cid], gated[cid].status, False)
+            elif refs[cid].id in regated:
+                state[cid] = (refs[cid].id, gated[cid].status, False)
+            else:
+                state[cid] = (refs[cid].id, refs[cid].status, True)
         statuses: list[OrderStatus] = []
         ready: list[tuple[int, int, BrokerOrderJob, bool]] = []  # index, order id, job, sent?
         held: list[OrderFact] = []
-        gated: dict[str, OrderStatus] = {}  # a job twice in one batch is gated once
-        with self.db.begin() as conn:
-            orders = self._intents(conn, jobs)
-            risk: _RiskView | None = None
-            for index, job in enumerate(jobs):
-                order = orders[job.client_order_id]
-                status = gated.get(job.client_order_id) or OrderStatus(order.status)
-                maybe_sent = True
-                if status is OrderStatus.INTENT:
-                    risk = risk or self._risk_view(conn)
-                    status = gated[job.client_order_id] = self._gate(conn, order, job, risk)
-                    maybe_sent = False
-                    if status not in RESUMABLE:  # rejected by risk or held for approval
-                        held.append(_order_fact(int(order.id), job, status))
-                statuses.append(status)
-                if status in RESUMABLE:
-                    ready.append((index, int(order.id), job, maybe_sent))
-            if risk is not None:
-                self._write_gates(conn, risk)
+        queued: set[str] = set()
+        for index, job in enumerate(jobs):
+            order_id, status, maybe_sent = state[job.client_order_id]
+            statuses.append(status)
+            if status in RESUMABLE:
+                ready.append((index, order_id, job, maybe_sent))
+            elif not maybe_sent and job.client_order_id not in queued:
+                held.append(_order_fact(order_id, job, status))  # rejected or held
+                queued.add(job.client_order_id)
         requests = [OrderRequest(client_order_id=job.client_order_id, ticker=job.ticker,
                                  side=job.side, quantity=job.quantity, notional=job.notional,
                                  order_type=job.order_type or OrderType.MARKET,
@@ -232,6 +378,14 @@ class BrokerService:
         if results:
             self.apply_many(results)
         return statuses
+
+    def _refs(self, conn: sa.Connection, cids: list[str]) -> dict[str, _Ref]:
+        """The orders already written for ``cids``, by client_order_id."""
+        return {str(r.client_order_id): _Ref(
+            int(r.id), OrderStatus(r.status),
+            None if r.quantity is None else Decimal(r.quantity),
+            None if r.limit_price is None else Decimal(r.limit_price), r.approved_by)
+            for r in conn.execute(_refs_query(), {"cids": cids})}
 
     def _submit_batch(self, order_ids: list[int],
                       requests: list[OrderRequest]) -> list[BrokerOrder]:
@@ -291,16 +445,11 @@ class BrokerService:
         """Book the broker's view of several orders in one transaction (idempotent per fill)."""
         positions: list[PositionFact] = []
         with self.db.begin() as conn:
-            booked = apply_broker_orders(conn, results)
-            now = datetime.now(UTC)
-            insert_ignore_many(conn, table_of(OrderEvent), [
-                {"order_id": order_id, "event_key": f"status:{result.status.value}",
-                 "event_type": result.status.value, "status_after": result.status.value,
-                 "occurred_at": now, "payload": {"broker_order_id": result.broker_order_id}}
-                for order_id, result, _ in results], ["order_id", "event_key"])
+            booking = book_broker_orders(conn, results, status_events=True)
+            booked = booking.booked
             if booked:
                 update_account(conn, self.account_id, booked)
-                positions = self._position_facts(conn, {b.ticker for b in booked})
+                positions = [_position_fact(row) for row in booking.positions]
             tripped = None
             # Only a sell realises P&L, so only a sell can move the breaker's inputs.
             if any(b.side is OrderSide.SELL for b in booked):
@@ -327,16 +476,6 @@ class BrokerService:
                     self.notifier.notify(Notification(
                         "fill", f"Filled {b.side.value} {b.ticker}",
                         f"{b.fill.quantity} {b.ticker} @ {b.fill.price} (order {b.order_id})"))
-
-    def _position_facts(self, conn: sa.Connection, tickers: set[str]) -> list[PositionFact]:
-        p = table_of(Position)
-        rows = conn.execute(sa.select(p).where(p.c.broker_account_id == self.account_id,
-                                               p.c.ticker.in_(sorted(tickers)))).all()
-        return [PositionFact(position_id=r.id, broker_account_id=r.broker_account_id,
-                             ticker=r.ticker, status=r.status, quantity=r.quantity,
-                             avg_entry_price=r.avg_entry_price, market_value=r.market_value,
-                             realized_pl=r.realized_pl, unrealized_pl=r.unrealized_pl,
-                             occurred_at=r.updated_at or datetime.now(UTC)) for r in rows]
 
     def _after_sells(self, conn: sa.Connection, booked: list[BookedFill]) -> None:
         """Sweep realised profit into the reserve and review the account's risk tier."""
@@ -373,6 +512,31 @@ class BrokerService:
         if changed:
             self.apply_many(changed)
         return len(rows)
+
+
+def _intent_row(account_id: int, job: BrokerOrderJob, gated: _Gated) -> dict[str, Any]:
+    """The ``orders`` row of a new order, at the status risk gave it."""
+    return {
+        "client_order_id": job.client_order_id, "broker_account_id": account_id,
+        "decision_id": job.decision_id, "ticker": job.ticker, "side": job.side.value,
+        "order_type": job.order_type.value, "time_in_force": "day",
+        "quantity": job.quantity, "notional": job.notional, "limit_price": job.limit_price,
+        "source": job.source.value, "status": gated.status.value,
+        "requires_approval": gated.status is OrderStatus.PENDING_APPROVAL,
+        "reject_reason": gated.reject_reason, "submitted_at": gated.submitted_at,
+        "filled_quantity": Decimal(0), "fees": Decimal(0),
+        "raw": {"origin_at": job.origin_at.isoformat(), "as_of": job.as_of.isoformat(),
+                "sector": job.exits.get("sector"), "exits": job.exits,
+                "reference_price": str(job.reference_price)},
+    }
+
+
+def _position_fact(r: dict[str, Any]) -> PositionFact:
+    return PositionFact(position_id=r["id"], broker_account_id=r["broker_account_id"],
+                        ticker=r["ticker"], status=r["status"], quantity=r["quantity"],
+                        avg_entry_price=r["avg_entry_price"], market_value=r["market_value"],
+                        realized_pl=r["realized_pl"], unrealized_pl=r["unrealized_pl"],
+                        occurred_at=r["updated_at"] or datetime.now(UTC))
 
 
 def _fact(booked: BookedFill) -> FillFact:

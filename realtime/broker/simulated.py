@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -28,6 +29,40 @@ logger = logging.getLogger(__name__)
 
 QTY = Decimal("0.000001")
 CENT = Decimal("0.0001")
+MAX_ATTEMPTS = 100  # book changed under us this often in a row: give up (nothing placed)
+
+#: Places a batch in one round trip, all or nothing. KEYS: orders, positions, cash. ARGV:
+#: n orders, t tickers, the n client_order_ids, t (ticker, book value the fills were
+#: computed on, "" for none), k tickers to write, k (ticker, new book value), the n order
+#: records, the cash delta. Writes only if none of the orders exists and every book value
+#: is as expected; else answers {0, each order's record or "", each ticker's book value}.
+PLACE_SCRIPT = """
+local n, t = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cids, tickers, expected = {}, {}, {}
+for i = 1, n do cids[i] = ARGV[2 + i] end
+local p = 3 + n
+for i = 1, t do tickers[i] = ARGV[p]; expected[i] = ARGV[p + 1]; p = p + 2 end
+local known, book, clash = {}, {}, false
+for i = 1, n do
+  known[i] = redis.call('HGET', KEYS[1], cids[i]) or ''
+  if known[i] ~= '' then clash = true end
+end
+for i = 1, t do
+  book[i] = redis.call('HGET', KEYS[2], tickers[i]) or ''
+  if book[i] ~= expected[i] then clash = true end
+end
+if clash then
+  local out = {0}
+  for i = 1, n do out[#out + 1] = known[i] end
+  for i = 1, t do out[#out + 1] = book[i] end
+  return out
+end
+local k = tonumber(ARGV[p]); p = p + 1
+for i = 1, k do redis.call('HSET', KEYS[2], ARGV[p], ARGV[p + 1]); p = p + 2 end
+for i = 1, n do redis.call('HSET', KEYS[1], cids[i], ARGV[p]); p = p + 1 end
+if n > 0 then redis.call('INCRBYFLOAT', KEYS[3], ARGV[p]) end
+return {1}
+"""
 
 
 def _d(value: float | str) -> Decimal:
@@ -51,6 +86,9 @@ class SimulatedBroker:
         self._positions = redis_keys.simulated_broker(account, "positions")
         self._cash = redis_keys.simulated_broker(account, "cash")
         self.client.set(self._cash, str(settings.simulated_starting_cash), nx=True)
+        self._script = client.register_script(PLACE_SCRIPT)
+        # This process's copy of the book (ticker → stored value), checked by the script.
+        self._book: dict[str, str] = {}
 
     def close(self) -> None:
         """Nothing to release: the Redis client belongs to the caller."""
@@ -96,62 +134,101 @@ class SimulatedBroker:
         """Place several orders atomically; their orders, rejections included (status
         ``rejected`` with the reason and no broker id).
 
-        Optimistic: the book is read under WATCH and written in one MULTI/EXEC, retried if
-        another process changed it meanwhile, so a batch costs four round trips. A known
-        client_order_id returns the order placed before, never a second one."""
+        One round trip: the fills are computed here against this process's copy of the
+        book, and one Lua script checks that none of the orders exists yet and that the
+        book of every ticker is what the fills were computed on, then writes the orders,
+        the book and the cash at once. If not (another process placed orders, an order was
+        placed before, or this copy is cold), it writes nothing and answers with the
+        current values, and the batch is computed again on them. A known client_order_id
+        returns the order placed before, never a second one."""
         if not requests:
             return []
-        while True:
-            try:
-                return self._submit_watched(requests)
-            except redis.WatchError:
-                continue
-            except redis.RedisError as exc:
-                raise BrokerUnavailable(f"simulated broker store: {exc}") from exc
+        try:
+            return self._submit_checked(requests)
+        except redis.RedisError as exc:
+            raise BrokerUnavailable(f"simulated broker store: {exc}") from exc
 
-    def _submit_watched(self, requests: Sequence[OrderRequest]) -> list[BrokerOrder]:
-        ids = [r.client_order_id for r in requests]
+    def _submit_checked(self, requests: Sequence[OrderRequest]) -> list[BrokerOrder]:
         tickers = sorted({r.ticker for r in requests})
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.watch(self._orders, self._positions)  # type: ignore[no-untyped-call]
-            known = dict(zip(ids, pipe.hmget(self._orders, ids), strict=True))
-            book = {t: _parse_held(blob) for t, blob in
-                    zip(tickers, pipe.hmget(self._positions, tickers), strict=True)}
+        # What does not depend on the book is computed once: the fill, or why it cannot be.
+        priced: dict[str, _Priced | OrderRejected] = {}
+        for request in requests:
+            if request.client_order_id not in priced:
+                try:
+                    priced[request.client_order_id] = self._fill(request)
+                except OrderRejected as exc:
+                    priced[request.client_order_id] = exc
+        known: dict[str, BrokerOrder] = {}  # placed before this call, by client_order_id
+        for _ in range(MAX_ATTEMPTS):
+            seen = {t: self._book.get(t, "") for t in tickers}
+            book = {t: _parse_held(seen[t] or None) for t in tickers}
             results: list[BrokerOrder] = []
-            records: dict[Any, str] = {}
+            records: dict[str, str] = {}
+            done: dict[str, BrokerOrder] = {}
             cash = Decimal(0)
             touched: set[str] = set()
+            judged = False  # a sell was refused on this copy of the book
             for request in requests:
-                blob = known.get(request.client_order_id)
-                if blob is not None:  # same client_order_id: the same order, never a second
-                    results.append(_order(json.loads(blob)))
+                cid = request.client_order_id
+                if cid in known or cid in done:  # the same order, never a second
+                    results.append(known.get(cid) or done[cid])
                     continue
-                try:
-                    record, signed, price, fee = self._fill(request, book[request.ticker][0])
-                except OrderRejected as exc:
-                    results.append(BrokerOrder("", request.client_order_id, request.ticker,
-                                               request.side, OrderStatus.REJECTED, Decimal(0),
-                                               None, reject_reason=str(exc)))
+                fill = priced[cid]
+                if not isinstance(fill, OrderRejected) and request.side is OrderSide.SELL \
+                        and -fill.signed > book[request.ticker][0]:
+                    fill = OrderRejected(f"insufficient qty: {book[request.ticker][0]} "
+                                         f"{request.ticker} held")
+                    judged = True
+                if isinstance(fill, OrderRejected):
+                    results.append(BrokerOrder("", cid, request.ticker, request.side,
+                                               OrderStatus.REJECTED, Decimal(0), None,
+                                               reject_reason=str(fill)))
                     continue
-                book[request.ticker] = _moved(book[request.ticker], signed, price)
+                book[request.ticker] = _moved(book[request.ticker], fill.signed, fill.price)
                 touched.add(request.ticker)
-                cash += -(signed * price) - fee
-                blob = json.dumps(record)
-                known[request.client_order_id] = blob.encode()
-                records[request.client_order_id] = blob
-                results.append(_order(record))
-            pipe.multi()
-            if records:
-                pipe.hset(self._orders, mapping=records)
-                pipe.hset(self._positions, mapping={
-                    t: f"{book[t][0]}|{book[t][1]}" for t in sorted(touched)})
-                pipe.incrbyfloat(self._cash, float(cash))
-            pipe.execute()
-        return results
+                cash += -(fill.signed * fill.price) - fill.fee
+                records[cid] = json.dumps(fill.record)
+                done[cid] = _order(fill.record)
+                results.append(done[cid])
+            if not records and not judged:  # nothing to place, nothing read from the book
+                return results
+            written = {t: f"{book[t][0]}|{book[t][1]}" for t in sorted(touched)}
+            reply = self._place(records, seen, written, cash)
+            if reply is None:
+                self._book.update(written)
+                return results
+            existing, current = reply
+            known.update({cid: _order(json.loads(blob)) for cid, blob in existing.items()})
+            self._book.update(current)
+        raise BrokerUnavailable("simulated broker book kept changing; nothing was placed")
 
-    def _fill(self, request: OrderRequest,
-              held: Decimal) -> tuple[dict[str, Any], Decimal, Decimal, Decimal]:
-        """The broker's record of ``request`` filled against its bar; signed qty, price, fee."""
+    def _place(self, records: dict[str, str], seen: dict[str, str], written: dict[str, str],
+               cash: Decimal) -> tuple[dict[str, bytes], dict[str, str]] | None:
+        """Run the placing script: None when written, else the orders of ``records`` that
+        exist already and the current book of every ticker of ``seen``."""
+        cids = list(records)
+        args: list[Any] = [len(cids), len(seen), *cids]
+        for ticker, value in seen.items():
+            args += [ticker, value]
+        args.append(len(written))
+        for ticker, value in written.items():
+            args += [ticker, value]
+        for cid in cids:
+            args.append(records[cid])
+        args.append(repr(float(cash)))
+        reply: list[Any] = self._script(keys=[self._orders, self._positions, self._cash],
+                                        args=args)
+        if reply[0] == 1:
+            return None
+        existing = {cid: blob for cid, blob in zip(cids, reply[1:1 + len(cids)], strict=True)
+                    if blob}
+        current = {t: (v.decode() if isinstance(v, bytes) else str(v))
+                   for t, v in zip(seen, reply[1 + len(cids):], strict=True)}
+        return existing, current
+
+    def _fill(self, request: OrderRequest) -> _Priced:
+        """The broker's record of ``request`` filled against its bar (whether a sell is
+        covered by the book is checked by the caller)."""
         moment = request.as_of or datetime.now(UTC)
         bar = self.bars.snapshot(request.ticker, moment)
         if bar is None:
@@ -162,8 +239,6 @@ class SimulatedBroker:
             (request.notional or Decimal(0)) / price).quantize(QTY, ROUND_DOWN)
         if qty <= 0:
             raise OrderRejected("order quantity rounds to zero")
-        if request.side is OrderSide.SELL and qty > held:
-            raise OrderRejected(f"insufficient qty: {held} {request.ticker} held")
         cap = _d(bar.volume * self.participation).quantize(QTY, ROUND_DOWN)
         filled = min(qty, cap)
         fee = (filled * self.fee_per_share).quantize(CENT)
@@ -175,11 +250,21 @@ class SimulatedBroker:
             "fee": str(fee), "filled_at": datetime.now(UTC).isoformat(),
             "bar_at": bar.bar_at.isoformat(),
         }
-        return record, sign * filled, price, fee
+        return _Priced(record, sign * filled, price, fee)
 
     def set_position(self, ticker: str, quantity: Decimal, avg_price: Decimal) -> None:
         """Change the book behind our back (tests of reconciliation use it)."""
         self.client.hset(self._positions, ticker, f"{quantity}|{quantity * avg_price}")
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """An order filled against its bar: the broker's record, signed quantity, price, fee."""
+
+    record: dict[str, Any]
+    signed: Decimal
+    price: Decimal
+    fee: Decimal
 
 
 def _parse_held(blob: bytes | str | None) -> tuple[Decimal, Decimal]:
