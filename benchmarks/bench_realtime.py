@@ -1,6 +1,7 @@
 """Benchmark the real-time path: aggregation job enqueued → order filled (simulated broker).
 
 Starts a throwaway PostgreSQL (tests.harness.postgres) and redis-server (stonks.embedded),
+reached through Unix-domain sockets as on a single host (``--transport tcp`` for 127.0.0.1),
 migrates, seeds the tickers that the signal engine rates BUY on the trade day (with known
 valuation, macro and earnings inputs, plus one news and one macro signal each), starts
 ``python -m realtime.workers`` (four worker processes: aggregation, recommendation,
@@ -92,12 +93,17 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=500.0, help="jobs per second")
     parser.add_argument("--tickers", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=1, help="worker processes per queue")
+    parser.add_argument("--transport", choices=("unix", "tcp"), default="unix",
+                        help="how workers reach PostgreSQL and Redis on this host: Unix-domain "
+                             "sockets (the embedded default's transport) or TCP on 127.0.0.1")
     args = parser.parse_args()
     duration = 5.0 if args.quick else 20.0
     work = Path(tempfile.mkdtemp(prefix="bench-realtime-"))
     pg = PostgresServer()
-    pg_url = pg.start()
-    rs = RedisServer(work / "redis", port=free_port(), persistent=False)
+    pg.start()
+    pg_url = pg.socket_url if args.transport == "unix" else pg.url
+    rs = RedisServer(work / "redis", port=0 if args.transport == "unix" else free_port(),
+                     persistent=False)
     rs.start()
     workers: subprocess.Popen[bytes] | None = None
     try:
@@ -151,6 +157,7 @@ def main() -> int:
             "e2e_p50_ms": round(float(np.percentile(latencies, 50)), 2) if len(rows) else None,
             "e2e_p99_ms": round(float(np.percentile(latencies, 99)), 2) if len(rows) else None,
             "rate_offered": args.rate, "concurrency": args.concurrency,
+            "transport": args.transport,
             "seconds": round(total, 2), "tickers": len(tickers),
             "targets": {"events_per_s": 500, "e2e_p50_ms": 5, "e2e_p99_ms": 25},
         }

@@ -13,7 +13,7 @@ import functools
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import (
     Field,
@@ -47,7 +47,10 @@ def _check_url(value: str | None, variable: str, schemes: tuple[str, ...]) -> st
         shown = value.split("@")[-1]  # never echo credentials
         allowed = " or ".join(schemes)
         raise ValueError(f"{variable} must be a URL with scheme {allowed}, got {shown!r}")
-    if scheme in {"postgresql", "redis", "rediss", "http", "https"} and not parts.hostname:
+    # libpq takes a Unix-domain socket directory as ``?host=/dir`` with an empty host part.
+    socket_dir = scheme == "postgresql" and parse_qs(parts.query).get("host", [""])[0][:1] == "/"
+    if (scheme in {"postgresql", "redis", "rediss", "http", "https"} and not parts.hostname
+            and not socket_dir):
         raise ValueError(f"{variable} has no host: {value.split('@')[-1]!r}")
     return value
 

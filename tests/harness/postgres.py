@@ -62,6 +62,11 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def socket_url(self) -> str:
+        """The same server through its Unix-domain socket (what a co-located client uses)."""
+        return f"postgresql+psycopg2://postgres@/postgres?host={self.sockets}&port={self.port}"
+
     def _run(self, *args: str) -> None:
         subprocess.run([*self._run_as, *args], check=True, capture_output=True, timeout=120)
 

@@ -103,3 +103,17 @@ def test_a_provider_url_that_is_not_http_is_rejected(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("STONKS_ALPACA_BASE_URL", "paper-api.alpaca.markets")
     with pytest.raises(ConfigurationError, match="STONKS_ALPACA_BASE_URL"):
         load_settings()
+
+
+def test_a_database_url_may_name_a_unix_socket_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+psycopg2://stonks@/stonks?host=/var/run/postgresql&port=5432"
+    monkeypatch.setenv("STONKS_DATABASE_URL", url)
+    assert load_settings().effective_database_url == url
+
+
+def test_a_database_url_without_host_or_socket_is_rejected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STONKS_DATABASE_URL", "postgresql://stonks@/stonks?host=relative")
+    with pytest.raises(ConfigurationError, match="has no host"):
+        load_settings()
