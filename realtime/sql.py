@@ -1,15 +1,56 @@
-"""Dialect-aware INSERT … ON CONFLICT for PostgreSQL and SQLite (the two supported)."""
+"""Dialect-aware INSERT … ON CONFLICT for PostgreSQL and SQLite (the two supported).
+
+On PostgreSQL through psycopg2 the helpers take a fast path: the statement text is built
+once per (table, columns, conflict target, action, RETURNING) and the rows travel as one
+JSON document, after the same bind processing SQLAlchemy applies (each column type's bind
+processor, so aware-UTC timestamps, enum checks and JSON serialisation are unchanged) and
+with the same Python-side column defaults filled in. That skips SQLAlchemy's per-row
+"insertmanyvalues" work (~40 us a row) and lets :func:`write_many` send several statements
+in one round trip. Everything else (SQLite, other drivers, column types or values JSON
+cannot carry exactly, SQL-expression defaults, rows of differing shapes) takes the
+SQLAlchemy path, whose statements are cached too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 from stonks.db.conflict import conflict_insert, table_of
 
-__all__ = ["conflict_insert", "table_of"]
+__all__ = [
+    "BulkWrite",
+    "conflict_insert",
+    "insert_ignore",
+    "insert_ignore_many",
+    "insert_statement",
+    "table_of",
+    "upsert",
+    "upsert_many",
+    "write_many",
+]
+
+#: Rows per multi-row ``VALUES`` statement (SQLAlchemy's insertmanyvalues page size).
+PAGE_ROWS = 1000
+_NO_PARAMETERS = {"no_parameters": True}
+
+
+class BulkWrite(NamedTuple):
+    """Rows for one table: upserted on ``conflict`` (``update``) or inserted unless present."""
+
+    table: sa.Table
+    rows: list[dict[str, Any]]
+    conflict: Sequence[str]
+    update: bool
 
 
 def insert_statement(conn: sa.Connection, table: sa.Table) -> Any:
@@ -21,9 +62,13 @@ def insert_ignore(
     conn: sa.Connection, table: sa.Table, row: dict[str, Any], conflict: Sequence[str]
 ) -> int | None:
     """Insert ``row`` unless it conflicts on ``conflict``; the new id, or None if it existed."""
-    statement = insert_statement(conn, table).values(**row).on_conflict_do_nothing(
-        index_elements=list(conflict)).returning(table.c.id)
-    value = conn.execute(statement).scalar_one_or_none()
+    fast = _render(conn, table, [row], conflict, update=False, returning_id=True)
+    if fast is not None:
+        value = _run(conn, fast[0]).scalar_one_or_none()
+    else:
+        statement = insert_statement(conn, table).values(**row).on_conflict_do_nothing(
+            index_elements=list(conflict)).returning(table.c.id)
+        value = conn.execute(statement).scalar_one_or_none()
     return None if value is None else int(value)
 
 
@@ -31,6 +76,9 @@ def upsert(
     conn: sa.Connection, table: sa.Table, row: dict[str, Any], conflict: Sequence[str]
 ) -> int:
     """Insert ``row`` or update the existing one on ``conflict``; returns its id."""
+    fast = _render(conn, table, [row], conflict, update=True, returning_id=True)
+    if fast is not None:
+        return int(_run(conn, fast[0]).scalar_one())
     insert = insert_statement(conn, table).values(**row)
     updated = {k: insert.excluded[k] for k in row if k not in conflict}
     statement = insert.on_conflict_do_update(
@@ -41,25 +89,270 @@ def upsert(
 def upsert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
                 conflict: Sequence[str]) -> None:
     """``upsert`` for many rows in few round trips (no ids returned)."""
-    if not rows:
-        return
-    insert = insert_statement(conn, table)
-    updated = {k: insert.excluded[k] for k in rows[0] if k not in conflict}
-    _execute_batched(conn, insert.on_conflict_do_update(
-        index_elements=list(conflict), set_=updated), table, rows)
+    write_many(conn, [BulkWrite(table, rows, conflict, True)])
 
 
 def insert_ignore_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
                        conflict: Sequence[str]) -> None:
     """``insert_ignore`` for many rows in few round trips (no ids returned)."""
-    if rows:
-        _execute_batched(conn, insert_statement(conn, table).on_conflict_do_nothing(
-            index_elements=list(conflict)), table, rows)
+    write_many(conn, [BulkWrite(table, rows, conflict, False)])
 
 
-def _execute_batched(conn: sa.Connection, statement: Any, table: sa.Table,
-                     rows: list[dict[str, Any]]) -> None:
+def write_many(conn: sa.Connection, writes: Sequence[BulkWrite]) -> None:
+    """Every write in order, as ``upsert_many`` / ``insert_ignore_many`` would do them.
+
+    On PostgreSQL (psycopg2) all of them go in one round trip: one string of statements,
+    which the server runs as one implicit transaction when ``conn`` is in autocommit mode
+    (else inside the connection's transaction).
+    """
+    texts: list[str] = []
+    for write in writes:
+        if not write.rows:
+            continue
+        fast = _render(conn, write.table, write.rows, write.conflict, update=write.update,
+                       returning_id=False)
+        if fast is not None:
+            texts.extend(fast)
+            continue
+        if texts:  # keep the order of the writes
+            _run(conn, ";".join(texts))
+            texts = []
+        _write_slow(conn, write)
+    if texts:
+        _run(conn, ";".join(texts))
+
+
+def _run(conn: sa.Connection, text: str) -> sa.CursorResult[Any]:
+    # Through SQLAlchemy (events, error wrapping) but without parameter processing: the
+    # values are already rendered by the driver, so a '%' in them must stay as it is.
+    return conn.exec_driver_sql(text, execution_options=_NO_PARAMETERS)
+
+
+# --- the SQLAlchemy path --------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=512)
+def _slow_statement(dialect_name: str, table: sa.Table, keys: tuple[str, ...],
+                    conflict: tuple[str, ...], update: bool) -> Any:
+    insert = conflict_insert(dialect_name, table)
+    if update:
+        statement = insert.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={k: insert.excluded[k] for k in keys if k not in conflict})
+    else:
+        statement = insert.on_conflict_do_nothing(index_elements=list(conflict))
     # With RETURNING, SQLAlchemy's "insertmanyvalues" sends the rows as multi-row VALUES
     # batches from one cached compilation; without it psycopg2 runs one INSERT per row.
     # (``.values(rows)`` would compile every row's parameters: far slower.)
-    conn.execute(statement.returning(table.c.id), rows).all()
+    return statement.returning(table.c.id)
+
+
+def _write_slow(conn: sa.Connection, write: BulkWrite) -> None:
+    statement = _slow_statement(conn.dialect.name, write.table, tuple(write.rows[0]),
+                                tuple(write.conflict), write.update)
+    conn.execute(statement, write.rows).all()
+
+
+# --- the PostgreSQL (psycopg2) path ---------------------------------------------------
+#
+# The rows travel as one JSON document, ``[[v1, v2, ...], ...]``, expanded by
+# ``jsonb_array_elements`` and cast column by column from text, which is what the server
+# does with a quoted literal in ``VALUES``: the statement text stays small and constant
+# (cheap to parse and plan), and the client renders it with the C JSON encoder instead of
+# adapting every value. Casts leave out the type modifier (``VARCHAR``, not
+# ``VARCHAR(16)``), so the column's own assignment rules apply: too long a string is an
+# error, as it is on the SQLAlchemy path, not silently truncated.
+
+#: Column types whose values round-trip exactly through JSON text and a cast.
+_JSON_SAFE = (sa.Integer, sa.Numeric, sa.Float, sa.String, sa.Boolean, sa.Date, sa.Time, sa.JSON)
+_TYPE_MODIFIER = re.compile(r"\(\s*\d+\s*(?:,\s*\d+\s*)?\)")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What rendering rows for one statement shape needs, computed once."""
+
+    prefix: str
+    suffix: str
+    #: Per key of the rows: the key and what turns its value into the JSON document's
+    #: (the column type's bind processor, then ISO text for dates and times), or None.
+    columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    #: Columns absent from the rows with a Python-side default: per column, a function
+    #: giving the value for the document.
+    defaults: tuple[Callable[[], Any], ...]
+
+
+def _default_value(default: Any) -> Callable[[], Any] | None:
+    """A function giving a column default's value, or None when only SQL could give it."""
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    # SQLAlchemy wraps a callable default that takes no argument (``utcnow``, ``dict``) in
+    # a function taking the execution context and keeps the original as ``__wrapped__``;
+    # a default that reads the context has no meaning here.
+    function = getattr(default.arg, "__wrapped__", None) if default.is_callable else None
+    if function is None:
+        return None
+    return lambda: function()
+
+
+def _sql_type(column: sa.Column[Any]) -> Any:
+    sql_type: Any = column.type
+    while isinstance(sql_type, sa.TypeDecorator):
+        sql_type = sql_type.impl_instance
+    return sql_type
+
+
+def _converter(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy does to a value of ``column`` before handing it to the driver, then
+    the value's JSON form (ISO text for dates and times)."""
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if not isinstance(_sql_type(column), sa.DateTime | sa.Date | sa.Time):
+        return processor
+    if processor is None:
+        return _iso
+    return lambda value: _iso(processor(value))
+
+
+def _iso(value: Any) -> Any:
+    return None if value is None else value.isoformat()
+
+
+def _cast(column: sa.Column[Any], dialect: Dialect) -> str | None:
+    """The type to cast the column's JSON text to, or None if that would not be exact."""
+    sql_type = _sql_type(column)
+    if isinstance(sql_type, sa.DateTime):
+        # A naive TIMESTAMP would drop an aware value's offset instead of converting it.
+        if not sql_type.timezone:
+            return None
+    elif not isinstance(sql_type, _JSON_SAFE) or isinstance(sql_type, sa.Enum):
+        return None
+    compiled = dialect.type_compiler_instance.process(sql_type.dialect_impl(dialect))
+    if "COLLATE" in compiled or "[" in compiled:
+        return None
+    cast = _TYPE_MODIFIER.sub("", compiled)
+    # An integer column given 2.0 takes it as a literal would (numeric, then rounded).
+    return f"NUMERIC::{cast}" if isinstance(sql_type, sa.Integer) else cast
+
+
+def _compose(convert: Callable[[Any], Any], make: Callable[[], Any]) -> Callable[[], Any]:
+    return lambda: convert(make())
+
+
+@functools.lru_cache(maxsize=512)
+def _spec(dialect: Dialect, table: sa.Table, keys: tuple[str, ...],
+          conflict: tuple[str, ...], update: bool, returning_id: bool) -> _Spec | None:
+    """The statement shape for rows with ``keys``; None when it needs the SQLAlchemy path."""
+    columns = table.c
+    if any(k not in columns for k in (*keys, *conflict)) or (
+            returning_id and "id" not in columns):
+        return None
+    written = [columns[k] for k in keys]
+    defaults = []
+    for column in columns:
+        if column.key in keys or column.default is None:
+            continue
+        make = _default_value(column.default)
+        if make is None:
+            return None
+        convert = _converter(column, dialect)
+        defaults.append(make if convert is None else _compose(convert, make))
+        written.append(column)
+    casts = [_cast(column, dialect) for column in written]
+    if None in casts:
+        return None
+    quote = dialect.identifier_preparer.quote
+    target = ", ".join(quote(columns[c].name) for c in conflict)
+    if update:
+        assignments = [f"{quote(columns[k].name)} = EXCLUDED.{quote(columns[k].name)}"
+                       for k in keys if k not in conflict]
+        if not assignments:
+            return None
+        suffix = f" ON CONFLICT ({target}) DO UPDATE SET {', '.join(assignments)}"
+    else:
+        suffix = f" ON CONFLICT ({target}) DO NOTHING"
+    if returning_id:
+        suffix += f" RETURNING {quote(columns['id'].name)}"
+    names = ", ".join(quote(column.name) for column in written)
+    values = ", ".join(f"(r->>{i})::{cast}" for i, cast in enumerate(casts))
+    return _Spec(
+        prefix=(f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+                f"SELECT {values} FROM jsonb_array_elements("),
+        suffix="::jsonb) AS r" + suffix,
+        columns=tuple((k, _converter(columns[k], dialect)) for k in keys),
+        defaults=tuple(defaults),
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+_dump_rows = json.JSONEncoder(default=_json_default, allow_nan=False,
+                              separators=(",", ":")).encode
+_UNSEEN = object()
+
+
+def _column_values(rows: Sequence[Mapping[str, Any]], key: str,
+                   convert: Callable[[Any], Any] | None) -> list[Any]:
+    """One column's values for the document. Rows of a batch share objects (a timestamp,
+    an enum value): a value that is the previous row's object is converted only once."""
+    if convert is None:
+        return [row[key] for row in rows]
+    values = []
+    last: Any = _UNSEEN
+    converted: Any = None
+    for row in rows:
+        value = row[key]
+        if value is not last:
+            last, converted = value, convert(value)
+        values.append(converted)
+    return values
+
+
+def _is_psycopg2(conn: sa.Connection) -> bool:
+    dialect = conn.dialect
+    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
+
+
+def _render(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+            conflict: Sequence[str], *, update: bool, returning_id: bool) -> list[str] | None:
+    """The statements writing ``rows`` (one per ``PAGE_ROWS``), or None for the slow path.
+
+    Python-side defaults are computed once per statement (one ``created_at`` for the rows
+    written together), not once per row.
+    """
+    if not _is_psycopg2(conn):
+        return None
+    keys = tuple(rows[0])
+    spec = _spec(conn.dialect, table, keys, tuple(conflict), update, returning_id)
+    if spec is None:
+        return None
+    width = len(keys)
+    if any(len(row) != width for row in rows):
+        return None  # rows of differing shapes
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        statements = []
+        for start in range(0, len(rows), PAGE_ROWS):
+            page = rows[start:start + PAGE_ROWS]
+            try:
+                columns: list[Iterable[Any]] = [
+                    _column_values(page, key, convert) for key, convert in spec.columns]
+                columns += [itertools.repeat(make(), len(page)) for make in spec.defaults]
+            except KeyError:
+                return None  # rows of differing shapes
+            except Exception as exc:  # a value refused by its type, reported as SQLAlchemy does
+                raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__name__}) "
+                                            f"{exc}", spec.prefix, None, exc) from exc
+            try:
+                document = _dump_rows(list(zip(*columns, strict=True)))
+            except (TypeError, ValueError):
+                return None  # a value JSON cannot carry exactly (NaN, bytes, ...)
+            literal = cursor.mogrify("%s", (document,)).decode("ascii")
+            statements.append(spec.prefix + literal + spec.suffix)
+        return statements
+    finally:
+        cursor.close()

@@ -1,10 +1,13 @@
 """The aggregation worker's handler: signals → trend windows → signal engine → next job.
 
-A batch reads its signals and persists the signal engine outputs in one transaction; after
-that commit the recommendation jobs are published (deduplicated per ticker for
-``rec_dedup_ttl_s``), then trend windows are upserted, their history appended and the
-projections written in a second transaction, off the path to a decision. The batch is
-acknowledged after both, and both are idempotent, so a crash in between loses nothing.
+A batch reads its signals and persists the signal engine outputs it has not stored yet;
+the recommendation jobs are then deduplicated per ticker for ``rec_dedup_ttl_s`` and
+published (one Redis script: ``SET NX EX`` + ``XADD``), and only then are the trend
+windows upserted, their history appended and the projections written, off the path to a
+decision. On PostgreSQL the batch runs on an autocommit connection: the read is a single
+round trip, and all trend rows go in one string of statements, which the server runs as
+one transaction. The batch is acknowledged after both, and every write is idempotent, so
+a crash in between loses nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from realtime.market_data import BarStore
 from realtime.messages import EvidenceRef, RecommendationJob
 from realtime.signal_engine import SignalEngine, SignalOutput, Valuation, inputs_from_daily
 from realtime.signal_engine.persistence import output_row, to_recommendation
-from realtime.sql import insert_ignore_many, insert_statement, table_of, upsert_many
+from realtime.sql import BulkWrite, insert_statement, table_of, write_many
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models import Company
@@ -45,11 +48,38 @@ logger = logging.getLogger(__name__)
 
 LOOKBACK = max(length for length, _ in WINDOWS.values())
 PROJECTION_HORIZONS = {"1d": timedelta(days=1), "5d": timedelta(days=5)}
+_TREND_WINDOWS = table_of(TrendWindow)
+_TREND_HISTORY = table_of(TrendHistory)
+_TREND_PROJECTIONS = table_of(TrendProjection)
 _KIND = {
     "document_impact_records": EvidenceKind.DOCUMENT_IMPACT,
     "macro_impact_records": EvidenceKind.MACRO_IMPACT,
     "competitive_signal_records": EvidenceKind.COMPETITIVE_SIGNAL,
 }
+
+#: KEYS: the stream, then one dedupe key per job. ARGV: the TTL, then per job its dedupe
+#: value, its number of fields and the fields (name, value, ...). Per job, in order: SET
+#: NX EX, and XADD only if the key was set. Returns the entry id or false per job.
+_DEDUPE_PUBLISH = """
+local ttl = ARGV[1]
+local at = 2
+local result = {}
+for i = 2, #KEYS do
+  local value = ARGV[at]
+  local count = tonumber(ARGV[at + 1])
+  local fields = {}
+  for f = 1, count * 2 do
+    fields[f] = ARGV[at + 1 + f]
+  end
+  at = at + 2 + count * 2
+  if redis.call('SET', KEYS[i], value, 'NX', 'EX', ttl) then
+    result[i - 1] = redis.call('XADD', KEYS[1], '*', unpack(fields))
+  else
+    result[i - 1] = false
+  end
+end
+return result
+"""
 
 
 @dataclass(frozen=True)
@@ -134,6 +164,11 @@ class AggregationService:
         self.fundamentals = fundamentals or fundamentals_from_settings(settings)
         self.engine = signal_engine or SignalEngine(parallel=False)
         self.producer = Producer(client, redis_keys.QueueName.RECOMMENDATION)
+        self._dedupe_publish = client.register_script(_DEDUPE_PUBLISH)
+        # PostgreSQL: a batch runs on an autocommit connection (see ``handle``).
+        self._autocommit: Engine | None = (
+            db.execution_options(isolation_level="AUTOCOMMIT")
+            if db.dialect.name == "postgresql" else None)
         # Used only when the macro layer has no signal for the ticker (the demo's sample data).
         self.macro_fallback = macro_fallback
         self._companies: dict[str, tuple[int, str | None]] = {}
@@ -147,38 +182,58 @@ class AggregationService:
         self._projections: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def handle(self, deliveries: Sequence[Delivery[AggregationJob]]) -> None:
-        jobs: list[RecommendationJob] = []
         self._windows, self._history, self._projections = {}, {}, {}
-        with self.db.begin() as conn:
-            signals = load_signals_batch(conn, [(d.message.ticker, d.message.as_of - LOOKBACK,
-                                                 d.message.as_of) for d in deliveries])
-            staged = [self._stage(conn, d.message, found)
-                      for d, found in zip(deliveries, signals, strict=True)]
-            output_ids = self._store_outputs(conn, [s for s in staged if s is not None])
-            jobs = [self._next_job(s, output_ids[_output_key(s.output)])
-                    for s in staged if s is not None]
-        # Only ids of committed rows may be reused by later batches.
-        self._output_ids.update(output_ids)
-        if len(self._output_ids) > 10_000:
-            self._output_ids.clear()
-        self.publish(jobs)
-        # The trend rows are not on the way to a decision, so they are written after the
-        # hand-off. The batch is acknowledged only after this commit: a crash in between
-        # redelivers it, and every write above and here is idempotent.
-        with self.db.begin() as conn:
-            self._flush(conn)
+        with self._connect() as conn:
+            # On PostgreSQL the connection is in autocommit mode: the read is one round
+            # trip, an output upsert (when not cached) commits on its own, and the trend
+            # writes below are one string of statements, run as one transaction.
+            with conn.begin():
+                signals = load_signals_batch(conn, [
+                    (d.message.ticker, d.message.as_of - LOOKBACK, d.message.as_of)
+                    for d in deliveries])
+                staged = [self._stage(conn, d.message, found)
+                          for d, found in zip(deliveries, signals, strict=True)]
+                output_ids = self._store_outputs(conn, [s for s in staged if s is not None])
+                jobs = [self._next_job(s, output_ids[_output_key(s.output)])
+                        for s in staged if s is not None]
+            # Only ids of committed rows may be reused by later batches.
+            self._output_ids.update(output_ids)
+            if len(self._output_ids) > 10_000:
+                self._output_ids.clear()
+            self.publish(jobs)
+            # The trend rows are not on the way to a decision, so they are written after
+            # the hand-off. The batch is acknowledged only after this commit: a crash in
+            # between redelivers it, and every write above and here is idempotent.
+            with conn.begin():
+                self._flush(conn)
+
+    def _connect(self) -> sa.Connection:
+        if self._autocommit is not None:
+            return self._autocommit.connect()
+        return self.db.connect()
 
     def publish(self, jobs: list[RecommendationJob]) -> None:
+        """Publish the jobs whose ticker has no job in the last ``rec_dedup_ttl_s``.
+
+        With a TTL the dedupe (``SET NX EX`` per ticker) and the ``XADD`` of the fresh jobs
+        happen in one script: one round trip, and a job is never published without its
+        dedupe key nor its key set without the job being published.
+        """
         if not jobs:
             return
         ttl = self.settings.rec_dedup_ttl_s
-        if ttl > 0:
-            pipe = self.client.pipeline(transaction=False)
-            for job in jobs:
-                pipe.set(redis_keys.rec_dedup(job.ticker), job.idempotency_key, nx=True, ex=ttl)
-            jobs = [job for job, fresh in zip(jobs, pipe.execute(), strict=True) if fresh]
-        if jobs:
+        if ttl <= 0:
             self.producer.publish_many(jobs)
+            return
+        keys = [self.producer.stream]
+        args: list[str | int] = [ttl]
+        for job in jobs:
+            fields = job.to_fields()
+            keys.append(redis_keys.rec_dedup(job.ticker))
+            args += [job.idempotency_key, len(fields)]
+            for name, value in fields.items():
+                args += [name, value]
+        self._dedupe_publish(keys=keys, args=args)
 
     def _company(self, conn: sa.Connection, ticker: str) -> tuple[int, str | None] | None:
         cached = self._companies.get(ticker)
@@ -327,10 +382,12 @@ class AggregationService:
                 }
 
     def _flush(self, conn: sa.Connection) -> None:
-        upsert_many(conn, table_of(TrendWindow), list(self._windows.values()),
-                    ["ticker", "window_label"])
-        insert_ignore_many(conn, table_of(TrendHistory), list(self._history.values()),
-                           ["ticker", "window_label", "computed_at"])
-        insert_ignore_many(conn, table_of(TrendProjection), list(self._projections.values()),
-                           ["ticker", "window_label", "horizon", "computed_at"])
+        write_many(conn, [
+            BulkWrite(_TREND_WINDOWS, list(self._windows.values()),
+                      ("ticker", "window_label"), update=True),
+            BulkWrite(_TREND_HISTORY, list(self._history.values()),
+                      ("ticker", "window_label", "computed_at"), update=False),
+            BulkWrite(_TREND_PROJECTIONS, list(self._projections.values()),
+                      ("ticker", "window_label", "horizon", "computed_at"), update=False),
+        ])
         self._windows, self._history, self._projections = {}, {}, {}

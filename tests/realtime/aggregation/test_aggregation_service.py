@@ -1,0 +1,165 @@
+"""The aggregation batch: one read before the hand-off, dedupe and publish in one script,
+trend rows after the hand-off, on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from realtime.messages import RecommendationJob
+from realtime.sql import table_of
+from realtime.workers.runtime import Worker, build_worker
+from stonks import redis_keys
+from stonks.db.engine import create_engine_for
+from stonks.db.migrate import upgrade
+from stonks.models.signal_engine import SignalEngineOutput
+from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
+from stonks.queues import Producer
+from stonks.weighted_signals import AggregationJob
+from tests.realtime.conftest import (
+    TRACKED,
+    insert_news_signal,
+    make_settings,
+    recent,
+    seed_companies,
+)
+from tests.realtime.pipeline import write_fundamentals
+
+REC_STREAM = redis_keys.queue(redis_keys.QueueName.RECOMMENDATION)
+
+
+def _worker(database_url: str, redis_url: str, db: Engine, client: redis.Redis,
+            tmp_path: Path, case: tuple[datetime, str], **settings: Any) -> Worker:
+    moment, ticker = case
+    other = next(t for t in TRACKED if t != ticker)
+    insert_news_signal(db, ticker, recent(moment, 3))
+    worker = build_worker(redis_keys.QueueName.AGGREGATION, "test-aggregation", make_settings(
+        database_url, redis_url, fundamentals_path=write_fundamentals(
+            tmp_path / "f.json", (ticker, other), moment), **settings), db, client)
+    worker.consumer.ensure_group()
+    return worker
+
+
+def _run(worker: Worker, client: redis.Redis, *jobs: tuple[str, datetime]) -> None:
+    Producer(client, redis_keys.QueueName.AGGREGATION).publish_many(
+        [AggregationJob(ticker=ticker, as_of=as_of) for ticker, as_of in jobs])
+    while worker.consumer.run_once():
+        pass
+
+
+def _published(client: redis.Redis) -> list[RecommendationJob]:
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(REC_STREAM)  # type: ignore[assignment]
+    return [RecommendationJob.from_fields(fields) for _, fields in entries]
+
+
+def _count(db: Engine, model: Any) -> int:
+    with db.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table_of(model)))
+                   .scalar_one())
+
+
+def test_one_job_per_ticker_is_published_within_the_dedupe_ttl(
+    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
+    tmp_path: Path, buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    other = next(t for t in TRACKED if t != ticker)
+    worker = _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
+                     rec_dedup_ttl_s=300)
+    _run(worker, redis_client, (ticker, moment), (ticker, moment + timedelta(seconds=1)),
+         (other, moment))
+    first = _published(redis_client)
+    assert [(j.ticker, j.as_of) for j in first] == [(ticker, moment), (other, moment)]
+    key = redis_keys.rec_dedup(ticker)
+    assert redis_client.get(key) == first[0].idempotency_key.encode()
+    assert 0 < int(redis_client.ttl(key)) <= 300
+
+    _run(worker, redis_client, (ticker, moment + timedelta(seconds=2)))
+    assert len(_published(redis_client)) == 2  # deduplicated: not published, key kept
+    assert redis_client.get(key) == first[0].idempotency_key.encode()
+
+    redis_client.delete(key)  # the TTL ran out
+    _run(worker, redis_client, (ticker, moment + timedelta(seconds=3)))
+    assert [j.as_of for j in _published(redis_client)][2:] == [moment + timedelta(seconds=3)]
+    assert _count(db, TrendHistory) == 3 * 4  # every batch's trends, deduplicated or not
+
+
+def test_without_a_ttl_every_job_is_published(
+    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
+    tmp_path: Path, buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    worker = _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
+                     rec_dedup_ttl_s=0)
+    _run(worker, redis_client, (ticker, moment), (ticker, moment + timedelta(seconds=1)))
+    assert len(_published(redis_client)) == 2
+    assert not redis_client.exists(redis_keys.rec_dedup(ticker))
+
+
+def test_on_postgres_only_the_read_precedes_the_hand_off(
+    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
+    tmp_path: Path, buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    worker = _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
+                     rec_dedup_ttl_s=0)
+    _run(worker, redis_client, (ticker, moment))  # warms the caches (company, output)
+    seen: list[tuple[str, int]] = []
+
+    @sa.event.listens_for(db, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((statement.split()[0], int(redis_client.xlen(REC_STREAM))))
+
+    _run(worker, redis_client, (ticker, moment + timedelta(seconds=1)))
+    # One statement (the signals) before the job is published, one (all trend rows) after.
+    assert seen == [("SELECT", 1), ("INSERT", 2)]
+    assert (_count(db, TrendWindow), _count(db, TrendHistory), _count(db, TrendProjection)) \
+        == (3, 6, 12)
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Engine]:
+    upgrade(sqlite_url)
+    engine = create_engine_for(sqlite_url)
+    seed_companies(engine, TRACKED)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_a_batch_writes_its_rows_once_and_a_redelivery_changes_nothing(
+    dialect: str, request: pytest.FixtureRequest, redis_url: str,
+    redis_client: redis.Redis, tmp_path: Path, buy_case: tuple[datetime, str],
+) -> None:
+    if dialect == "sqlite":
+        db, url = request.getfixturevalue("sqlite_db"), request.getfixturevalue("sqlite_url")
+    else:
+        db, url = request.getfixturevalue("db"), request.getfixturevalue("migrated_pg_url")
+    moment, ticker = buy_case
+    worker = _worker(url, redis_url, db, redis_client, tmp_path, buy_case,
+                     rec_dedup_ttl_s=300)
+    _run(worker, redis_client, (ticker, moment))
+    counts = [_count(db, m) for m in (SignalEngineOutput, TrendWindow, TrendHistory,
+                                      TrendProjection)]
+    assert counts == [1, 3, 3, 6]
+    with db.connect() as conn:
+        window = conn.execute(sa.select(table_of(TrendWindow)).where(
+            table_of(TrendWindow).c.window_label == "7d")).one()
+    assert window.computed_at == moment and window.signal_count == 1
+    assert window.layer_scores == {"company": 1.0}
+    (job,) = _published(redis_client)
+    assert job.trend["7d"] == window.score
+
+    _run(worker, redis_client, (ticker, moment))  # the same job again
+    assert [_count(db, m) for m in (SignalEngineOutput, TrendWindow, TrendHistory,
+                                    TrendProjection)] == counts
+    assert len(_published(redis_client)) == 1
