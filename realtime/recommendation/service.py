@@ -47,6 +47,7 @@ from realtime.messages import (
     RecommendationJob,
     ThesisJob,
 )
+from realtime.prepared import PreparedStatement, execute_prepared
 from realtime.recommendation.thesis import template_thesis
 from realtime.sql import insert_ignore_many, insert_statement, table_of
 from stonks import redis_keys
@@ -328,22 +329,9 @@ class RecommendationService:
 
 
 def _execute_store(conn: sa.Connection, payload: str) -> Sequence[Any]:
-    """Run ``_PG_STORE``, prepared once per session: planning it costs more than running it."""
-    info = conn.connection.info
-    if not info.get(_PG_STORE_NAME):
-        conn.exec_driver_sql(_PG_STORE)
-        info[_PG_STORE_NAME] = True
-    try:
-        return conn.exec_driver_sql(_PG_STORE_EXECUTE, {"rows": payload}).all()
-    except sa.exc.DBAPIError as exc:
-        # Gone (a reset session) or stale (the schema changed): prepare it again, once.
-        code = getattr(exc.orig, "pgcode", None)
-        if code not in (_PG_MISSING_STATEMENT, _PG_STALE_PLAN):
-            raise
-        if code == _PG_STALE_PLAN:
-            conn.exec_driver_sql(f"DEALLOCATE {_PG_STORE_NAME}")
-        conn.exec_driver_sql(_PG_STORE)
-        return conn.exec_driver_sql(_PG_STORE_EXECUTE, {"rows": payload}).all()
+    """Run the store statement, prepared once per session: planning it costs more than
+    running it."""
+    return execute_prepared(conn, _PG_STORE, {"rows": payload}).all()
 
 
 def _pg_store_statement() -> str:
@@ -410,7 +398,5 @@ SELECT id, idempotency_key, status FROM stored
 
 _PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _PG_STORE_NAME = "stonks_store_recommendations"
-_PG_STORE = _pg_store_statement()
-_PG_STORE_EXECUTE = f"EXECUTE {_PG_STORE_NAME}(%(rows)s)"
-#: SQLSTATEs of a missing prepared statement and of a cached plan the schema outdated.
-_PG_MISSING_STATEMENT, _PG_STALE_PLAN = "26000", "0A000"
+_PG_STORE = PreparedStatement(_PG_STORE_NAME, _pg_store_statement(),
+                              f"EXECUTE {_PG_STORE_NAME}(%(rows)s)")
