@@ -7,7 +7,9 @@ behind the same ``BarStore`` interface.
 from __future__ import annotations
 
 import bisect
+import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -67,6 +69,32 @@ class BarStore:
             stamps = self._stamps[ticker] = [int(t) for t in bars.timestamps]
         at = moment if isinstance(moment, int) else int(moment.timestamp())
         return bisect.bisect_right(stamps, at)
+
+    def unchanged_span(self, tickers: Iterable[str], at: int) -> tuple[float, float]:
+        """The epoch seconds [start, end) around ``at`` in which no bar of ``tickers``
+        becomes final: ``count_until`` (so ``returns``) gives every one of them the same
+        answer throughout."""
+        start, end = -math.inf, math.inf
+        for ticker in tickers:
+            self.count_until(ticker, at)
+            stamps = self._stamps.get(ticker)
+            if not stamps:
+                continue
+            n = bisect.bisect_right(stamps, at)
+            if n:
+                start = max(start, stamps[n - 1])
+            if n < len(stamps):
+                end = min(end, stamps[n])
+        return start, end
+
+    def close(self, ticker: str, moment: datetime | int) -> float | None:
+        """The close of the last bar final at ``moment`` (what ``snapshot`` would give as
+        ``close``, without the rest of the snapshot)."""
+        bars = self.daily(ticker)
+        n = self.count_until(ticker, moment)
+        if bars is None or n == 0:
+            return None
+        return float(bars.close[n - 1])
 
     def snapshot(self, ticker: str, moment: datetime) -> BarSnapshot | None:
         """The last bar final at ``moment`` (None when there is none)."""

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -38,7 +39,15 @@ class CircuitBreaker:
         self.key = redis_keys.circuit_breaker(account_name)
 
     def state(self) -> BreakerState:
-        raw: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        return self.parse(self.client.hgetall(self.key))
+
+    def queue_read(self, pipe: Any) -> None:
+        """Add the state's read to ``pipe`` (a pipeline): ``parse`` its reply."""
+        pipe.hgetall(self.key)
+
+    @staticmethod
+    def parse(raw: Any) -> BreakerState:
+        """The state from the reply of the breaker's HGETALL."""
         if not raw or raw.get(b"tripped") != b"1":
             return BreakerState(False)
         return BreakerState(True, raw.get(b"breaker", b"").decode(),

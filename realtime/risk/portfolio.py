@@ -40,8 +40,20 @@ class PortfolioState:
     reserve: Decimal = Decimal(0)  # the reserve pool's balance (not trading capital)
 
     def sector_value(self, sector: str | None) -> Decimal:
-        return sum((p.market_value for p in self.positions.values()
-                    if sector is not None and p.sector == sector), Decimal(0))
+        """The market value held in ``sector`` (0 for an unknown sector)."""
+        if sector is None:
+            return Decimal(0)
+        return self._sector_values.get(sector, Decimal(0))
+
+    @functools.cached_property
+    def _sector_values(self) -> dict[str, Decimal]:
+        # Summed once per state: every gate and order evaluation of a batch asks for it.
+        # (A frozen dataclass without slots: cached_property writes the instance's dict.)
+        totals: dict[str, Decimal] = {}
+        for p in self.positions.values():
+            if p.sector is not None:
+                totals[p.sector] = totals.get(p.sector, Decimal(0)) + p.market_value
+        return totals
 
 
 @functools.cache
@@ -80,18 +92,30 @@ def load_portfolio(conn: sa.Connection, account_id: int) -> PortfolioState:
     positions = {r.ticker: HeldPosition(r.ticker, Decimal(r.quantity),
                                         Decimal(r.market_value if r.market_value is not None
                                                 else r.cost_basis), r.sector) for r in rows}
-    snapshot = account.snapshot_id is not None
+    return portfolio_state(
+        account_id, name=account.name, cash=account.cash, equity=account.equity,
+        reconciliation_status=account.reconciliation_status, positions=positions,
+        snapshot_id=account.snapshot_id, day_pl=account.day_pl, drawdown=account.drawdown,
+        high_water_mark=account.high_water_mark, tier=account.tier, reserve=account.reserve)
+
+
+def portfolio_state(account_id: int, *, name: str, cash: Any, equity: Any,
+                    reconciliation_status: str, positions: dict[str, HeldPosition],
+                    snapshot_id: Any, day_pl: Any, drawdown: Any, high_water_mark: Any,
+                    tier: Any, reserve: Any) -> PortfolioState:
+    """A ``PortfolioState`` from the account's columns and its newest snapshot, tier and
+    reserve balance (None where there is none): the one place that reads them, whichever
+    statement fetched them."""
+    snapshot = snapshot_id is not None
     return PortfolioState(
-        account_id=account_id, account_name=account.name, cash=Decimal(account.cash),
-        equity=Decimal(account.equity),
-        reconciled=account.reconciliation_status == ReconciliationStatus.RECONCILED.value,
+        account_id=account_id, account_name=name, cash=Decimal(cash), equity=Decimal(equity),
+        reconciled=reconciliation_status == ReconciliationStatus.RECONCILED.value,
         positions=positions,
-        day_pl=Decimal(account.day_pl) if snapshot else Decimal(0),
-        drawdown=Decimal(account.drawdown or 0) if snapshot else Decimal(0),
-        high_water_mark=(Decimal(account.high_water_mark)
-                         if account.high_water_mark is not None else None),
-        tier=None if account.tier is None else str(account.tier),
-        reserve=Decimal(account.reserve) if account.reserve is not None else Decimal(0),
+        day_pl=Decimal(day_pl) if snapshot else Decimal(0),
+        drawdown=Decimal(drawdown or 0) if snapshot else Decimal(0),
+        high_water_mark=Decimal(high_water_mark) if high_water_mark is not None else None,
+        tier=None if tier is None else str(tier),
+        reserve=Decimal(reserve) if reserve is not None else Decimal(0),
     )
 
 

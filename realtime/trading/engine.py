@@ -3,15 +3,21 @@
 Event-driven from the trading queue, with a watermark poll over ``recommendations`` as the
 fallback. A decision row with every gate's result is committed before its broker job is
 published; a redelivered or re-polled recommendation finds the row (unique decision_key /
-recommendation_id) and at most re-publishes the same job, which the broker adapter handles
-idempotently through the deterministic client_order_id.
+recommendation_id) in its read and at most re-publishes the same job, which the broker
+adapter handles idempotently through the deterministic client_order_id.
+
+A batch costs, before its jobs are handed over: one Redis pipeline (dedupe markers and the
+circuit breaker), one database read and one database write that commits (``store.py``),
+the gates in Python, and one Redis pipeline with the jobs. The recommendations' ``acted``
+status is written after the hand-off. The held positions' returns (the correlation gate's
+input) are kept across batches while the same tickers are held and no new bar is final.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,11 +29,12 @@ from sqlalchemy.engine import Engine
 from realtime.market_data import BarStore
 from realtime.messages import BrokerOrderJob, RecommendationCommitted
 from realtime.risk.circuit_breaker import BreakerState, CircuitBreaker
-from realtime.risk.limits import RiskLimits, current_tier
-from realtime.risk.portfolio import PortfolioState, load_portfolio
-from realtime.sql import insert_statement, table_of
-from realtime.trading.gates import GateContext, run_gates
+from realtime.risk.limits import RiskLimits
+from realtime.risk.portfolio import PortfolioState
+from realtime.sql import table_of
+from realtime.trading.gates import GateContext, HeldReturns, run_gates
 from realtime.trading.sizing import size_position
+from realtime.trading.store import BatchInputs, DecisionStore, RecommendationRow
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models.enums import OrderSide, TradingMode
@@ -37,7 +44,7 @@ from stonks.models.recommendations import (
     RecommendationAction,
     RecommendationStatus,
 )
-from stonks.queues import Delivery, Producer
+from stonks.queues import Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -77,20 +84,27 @@ class _Batch:
     portfolio: PortfolioState
     limits: RiskLimits
     breaker: BreakerState
-    _returns: dict[tuple[str, int], Any] = field(default_factory=dict)
-
-    def returns(self, bars: BarStore, ticker: str, at: int) -> Any:
-        """Daily returns before epoch second ``at`` (the correlation gate's input)."""
-        key = (ticker, at)
-        if key not in self._returns:
-            self._returns[key] = bars.returns(ticker, at)
-        return self._returns[key]
+    held: _HeldCache
 
 
-def _insert_ignore_returning(conn: sa.Connection, table: sa.Table) -> Any:
-    """Multi-row INSERT … ON CONFLICT (decision_key) DO NOTHING RETURNING id, decision_key."""
-    return (insert_statement(conn, table).on_conflict_do_nothing(index_elements=["decision_key"])
-            .returning(table.c.id, table.c.decision_key))
+class _HeldCache:
+    """The held positions' returns (the correlation gate's input), kept across batches
+    while the same tickers are held and no new bar of theirs has become final."""
+
+    def __init__(self, bars: BarStore) -> None:
+        self.bars = bars
+        self._entry: tuple[tuple[str, ...], float, float, HeldReturns] | None = None
+
+    def at(self, portfolio: PortfolioState, at: int) -> HeldReturns:
+        """The returns before epoch second ``at`` of the positions held in ``portfolio``."""
+        tickers = tuple(portfolio.positions)
+        entry = self._entry
+        if entry is not None and entry[0] == tickers and entry[1] <= at < entry[2]:
+            return entry[3]
+        start, end = self.bars.unchanged_span(tickers, at)
+        held = HeldReturns({t: r for t in tickers if (r := self.bars.returns(t, at)) is not None})
+        self._entry = (tickers, start, end, held)
+        return held
 
 
 class TradingEngine:
@@ -106,8 +120,16 @@ class TradingEngine:
         self.bars = bars or BarStore()
         self.limits = RiskLimits.from_settings(settings)
         self.breaker = CircuitBreaker(client, account_name)
-        self.orders = Producer(client, redis_keys.QueueName.BROKER_ORDERS)
+        self.store = DecisionStore(db, account_id)
+        self._orders_stream = redis_keys.queue(redis_keys.QueueName.BROKER_ORDERS)
+        self._event_clock = settings.trading_clock == "event"
+        self._unmarked: list[int] = []  # decided recommendations without a dedupe marker
+        self._held = _HeldCache(self.bars)
         self.last_moment: datetime | None = None  # newest market time seen (exit checks)
+
+    def close(self) -> None:
+        """Release the store's database connection."""
+        self.store.close()
 
     # ---- entry points ------------------------------------------------------------------
 
@@ -144,111 +166,128 @@ class TradingEngine:
     def decide_recommendations(
         self, items: Sequence[tuple[int, datetime, datetime]],
     ) -> dict[int, BrokerOrderJob]:
-        """Decide on a batch of committed recommendations in one transaction.
+        """Decide on a batch of committed recommendations; the broker jobs by recommendation.
 
-        The account, tier, breaker and reserve are read once per batch: decisions do not move
-        them (only fills do, in the broker worker). Returns the broker jobs by recommendation.
+        Before the hand-off: one Redis pipeline (dedupe markers, the breaker), one read
+        (account, positions, recommendations, decisions recorded already), the gates in
+        Python, one write that commits, one Redis pipeline with the broker jobs. After it:
+        the acted recommendations are marked ``acted``. A recommendation decided before (a
+        redelivery) finds its decision in the read and re-publishes its job if it acted:
+        the broker dedupes on the client_order_id.
+
+        The dedupe markers of a batch are set with the next batch's first pipeline (no round
+        trip of their own): they only spare a redelivery the read, which would find the
+        decisions anyway, so one lost with the process costs nothing but that read.
         """
+        marks, self._unmarked = self._unmarked, []
         pipe = self.client.pipeline(transaction=False)
+        for rec_id in marks:
+            pipe.set(redis_keys.trading_dedupe(str(rec_id)), "1", ex=DEDUPE_TTL_S)
         for rec_id, _, _ in items:
             pipe.exists(redis_keys.trading_dedupe(str(rec_id)))
+        self.breaker.queue_read(pipe)
+        replies = pipe.execute()[len(marks):]
+        breaker = self.breaker.parse(replies[-1])
         todo = {rec_id: (as_of, origin_at) for (rec_id, as_of, origin_at), seen
-                in zip(items, pipe.execute(), strict=True) if not seen}
+                in zip(items, replies, strict=False) if not seen}
         if not todo:
             return {}
-        r = table_of(Recommendation)
+        inputs = self.store.read(list(todo), [_rec_key(rec_id) for rec_id in todo])
+        active = {rec.id for rec in inputs.recommendations
+                  if rec.status == RecommendationStatus.ACTIVE.value}
+        trades = [self._trade(rec, *todo[rec.id]) for rec in inputs.recommendations
+                  if rec.id in active or _rec_key(rec.id) in inputs.recorded]
         jobs: dict[int, BrokerOrderJob] = {}
-        with self.db.begin() as conn:
-            recs = conn.execute(sa.select(r).where(r.c.id.in_(list(todo)))).all()
-            trades = [self._trade(rec, *todo[int(rec.id)]) for rec in recs
-                      if rec.status == RecommendationStatus.ACTIVE.value]
-            decided = [int(rec.id) for rec in recs
-                       if rec.status == RecommendationStatus.ACTIVE.value]
-            if trades:
-                for trade, job in zip(trades, self._decide_in(conn, trades), strict=True):
-                    if job is not None and trade.recommendation_id is not None:
-                        jobs[trade.recommendation_id] = job
-        if jobs:
-            self.orders.publish_many(list(jobs.values()))
-        pipe = self.client.pipeline(transaction=False)
-        for decided_id in decided:
-            pipe.set(redis_keys.trading_dedupe(str(decided_id)), "1", ex=DEDUPE_TTL_S)
-        pipe.execute()
+        if trades:
+            for trade, job in zip(trades, self._decide_all(trades, inputs, breaker),
+                                  strict=True):
+                if job is not None and trade.recommendation_id is not None:
+                    jobs[trade.recommendation_id] = job
+        if jobs:  # the decisions are committed: hand the jobs over
+            pipe = self.client.pipeline(transaction=False)
+            for job in jobs.values():
+                pipe.xadd(self._orders_stream, job.to_fields())  # type: ignore[arg-type]
+            pipe.execute()
+        # After the hand-off, before the ack: a crash in between leaves the recommendation
+        # active with its decision, and the redelivery marks it.
+        self.store.mark_acted([rec_id for rec_id in jobs if rec_id in active],
+                              datetime.now(UTC))
+        self._unmarked.extend(rec.id for rec in inputs.recommendations)
         return jobs
 
-    def _trade(self, rec: Any, as_of: datetime, origin_at: datetime) -> ProposedTrade:
+    def _trade(self, rec: RecommendationRow, as_of: datetime,
+               origin_at: datetime) -> ProposedTrade:
         held = rec.action == RecommendationAction.SELL.value
-        details = rec.details or {}
+        moment = as_of if self._event_clock else datetime.now(UTC)
         trade = ProposedTrade(
-            decision_key=f"rec:{rec.id}", trigger=DecisionTrigger.RECOMMENDATION,
+            decision_key=_rec_key(rec.id), trigger=DecisionTrigger.RECOMMENDATION,
             ticker=rec.ticker, side=OrderSide.SELL if held else OrderSide.BUY,
-            moment=as_of if self.settings.trading_clock == "event" else datetime.now(UTC),
-            origin_at=origin_at, confidence=float(rec.confidence),
+            moment=moment, origin_at=origin_at, confidence=rec.confidence,
             probability=rec.probability, payoff_ratio=rec.payoff_ratio,
-            price=None if rec.entry_price is None else Decimal(rec.entry_price),
-            recommendation_id=int(rec.id), company_id=rec.company_id,
-            sector=details.get("sector"),
+            price=rec.entry_price, recommendation_id=rec.id, company_id=rec.company_id,
+            sector=rec.sector,
             exits={"stop_loss": None if rec.stop_loss is None else str(rec.stop_loss),
-                   "targets": list(rec.targets or []),
+                   "targets": rec.targets,
                    "trailing_atr_multiple": self.settings.signal_trailing_atr_multiple,
-                   "trailing_stop": details.get("trailing_stop"),
-                   "sector": details.get("sector")},
+                   "trailing_stop": rec.trailing_stop,
+                   "sector": rec.sector},
         )
-        self.last_moment = max(self.last_moment or trade.moment, trade.moment)
+        if self.last_moment is None or moment > self.last_moment:
+            self.last_moment = moment
         return trade
 
     # ---- the decision ------------------------------------------------------------------
 
     def decide(self, trade: ProposedTrade) -> BrokerOrderJob | None:
         """Gate, size and record one trade; publish its broker job if it acts."""
-        with self.db.begin() as conn:
-            job = self._decide_in(conn, [trade])[0]
+        breaker = self.breaker.state()
+        inputs = self.store.read([], [trade.decision_key])
+        job = self._decide_all([trade], inputs, breaker)[0]
         if job is not None:
-            self.orders.publish(job)
+            self.client.xadd(self._orders_stream, job.to_fields())  # type: ignore[arg-type]
         return job
 
-    def _decide_in(self, conn: sa.Connection,
-                   trades: Sequence[ProposedTrade]) -> list[BrokerOrderJob | None]:
-        """Gate, size and record ``trades`` in ``conn``; their broker jobs (not published)."""
-        portfolio = load_portfolio(conn, self.account_id)
-        tier = portfolio.tier or current_tier(conn, self.account_id,
-                                              self.settings.risk_initial_tier)
-        batch = _Batch(portfolio, self.limits.for_tier(tier), self.breaker.state())
-        t = table_of(TradingDecision)
-        decided = [self._decide(conn, trade, batch) for trade in trades]
-        rows = [row for row, _ in decided]
-        inserted = {key: int(i) for i, key in conn.execute(
-            _insert_ignore_returning(conn, t), rows)} if rows else {}
+    def _decide_all(self, trades: Sequence[ProposedTrade], inputs: BatchInputs,
+                    breaker: BreakerState) -> list[BrokerOrderJob | None]:
+        """Gate, size and record ``trades`` (committed on return); their broker jobs, not
+        published. A trade whose decision is recorded already gets that decision's job."""
+        portfolio = inputs.portfolio
+        tier = portfolio.tier or self.store.initial_tier(self.settings.risk_initial_tier)
+        batch = _Batch(portfolio, self.limits.for_tier(tier), breaker, self._held)
+        now = datetime.now(UTC)
+        decided: dict[str, tuple[dict[str, Any], Decimal | None, Decimal]] = {}
+        for trade in trades:
+            if trade.decision_key not in inputs.recorded and trade.decision_key not in decided:
+                decided[trade.decision_key] = self._decide(trade, batch, now)
+        inserted = self.store.write([row for row, _, _ in decided.values()], now)
+        recorded = inputs.recorded
+        lost = [key for key in decided if key not in inserted]
+        if lost:  # recorded by a concurrent decider since the read: its decision stands
+            recorded = {**recorded, **self.store.recorded(lost)}
         out: list[BrokerOrderJob | None] = []
-        acted: list[int] = []
-        for trade, (_, job) in zip(trades, decided, strict=True):
-            decision_id = inserted.get(trade.decision_key)
-            if decision_id is None:
-                existing = conn.execute(sa.select(t).where(
-                    t.c.decision_key == trade.decision_key)).one()
-                if existing.outcome != DecisionOutcome.ACT.value:
-                    out.append(None)
-                    continue
-                decision_id = int(existing.id)
+        for trade in trades:
+            key = trade.decision_key
+            decision_id = inserted.get(key)
+            if decision_id is not None:
+                row, qty, price = decided[key]
+                acted = row["outcome"] == DecisionOutcome.ACT.value
+            else:
                 # Re-publish the original decision's order (the broker dedupes it).
-                job = self._job(trade, Decimal(existing.quantity),
-                                Decimal(existing.reference_price))
-            if job is not None and trade.recommendation_id is not None:
-                acted.append(trade.recommendation_id)
-            out.append(None if job is None
-                       else job.model_copy(update={"decision_id": decision_id}))
-        if acted:
-            r = table_of(Recommendation)
-            conn.execute(sa.update(r).where(r.c.id.in_(acted))
-                         .values(status=RecommendationStatus.ACTED.value))
+                previous = recorded[key]
+                decision_id, acted = previous.id, previous.acted
+                qty, price = previous.quantity, previous.reference_price or Decimal(0)
+            out.append(self._job(trade, qty, price, decision_id) if acted else None)
         return out
 
-    def _decide(self, conn: sa.Connection, trade: ProposedTrade,
-                batch: _Batch) -> tuple[dict[str, Any], BrokerOrderJob | None]:
+    def _decide(self, trade: ProposedTrade, batch: _Batch,
+                now: datetime) -> tuple[dict[str, Any], Decimal | None, Decimal]:
+        """The decision row of ``trade``, its quantity and its reference price."""
         portfolio, limits = batch.portfolio, batch.limits
-        snap = self.bars.snapshot(trade.ticker, trade.moment)
         at = int(trade.moment.timestamp())
-        price = trade.price or (Decimal(str(snap.close)) if snap else Decimal(0))
+        price = trade.price
+        if not price:
+            close = self.bars.close(trade.ticker, at)
+            price = Decimal(str(close)) if close is not None else Decimal(0)
         held = portfolio.positions.get(trade.ticker)
         sizing: dict[str, Any]
         if trade.side is OrderSide.SELL:
@@ -274,10 +313,8 @@ class TradingEngine:
         ctx = GateContext(
             ticker=trade.ticker, side=trade.side, confidence=trade.confidence,
             notional=notional, sector=trade.sector, moment=trade.moment, portfolio=portfolio,
-            limits=limits, breaker=batch.breaker,
-            returns=batch.returns(self.bars, trade.ticker, at),
-            held_returns={t: r for t in portfolio.positions
-                          if (r := batch.returns(self.bars, t, at)) is not None},
+            limits=limits, breaker=batch.breaker, returns=self.bars.returns(trade.ticker, at),
+            held_returns=batch.held.at(portfolio, at),
             is_exit=trade.trigger is DecisionTrigger.EXIT,
         )
         gates, blocked = run_gates(ctx)
@@ -294,15 +331,19 @@ class TradingEngine:
                 gates[blocked].get("note") if blocked else sizing.get("reason")),
             "quantity": qty, "notional": notional.quantize(Decimal("0.01")),
             "reference_price": price, "kelly_fraction": kelly, "risk_tier": limits.tier,
-            "decided_at": datetime.now(UTC), "gate_results": gates, "sizing": sizing,
+            "decided_at": now, "gate_results": gates, "sizing": sizing,
         }
-        if not act:
-            return row, None
-        return row, self._job(trade, qty, price)
+        return row, qty, price
 
-    def _job(self, trade: ProposedTrade, qty: Decimal | None, price: Decimal) -> BrokerOrderJob:
+    def _job(self, trade: ProposedTrade, qty: Decimal | None, price: Decimal,
+             decision_id: int) -> BrokerOrderJob:
         return BrokerOrderJob(
-            client_order_id=client_order_id(trade.decision_key), broker_account_id=self.account_id,
-            ticker=trade.ticker, side=trade.side, quantity=qty, reference_price=price,
-            source=trade.trigger, as_of=trade.moment, origin_at=trade.origin_at,
-            exits=trade.exits or {})
+            client_order_id=client_order_id(trade.decision_key), decision_id=decision_id,
+            broker_account_id=self.account_id, ticker=trade.ticker, side=trade.side,
+            quantity=qty, reference_price=price, source=trade.trigger, as_of=trade.moment,
+            origin_at=trade.origin_at, exits=trade.exits or {})
+
+
+def _rec_key(rec_id: int) -> str:
+    """The decision key of a recommendation's decision."""
+    return f"rec:{rec_id}"

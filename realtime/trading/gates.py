@@ -6,7 +6,7 @@ row records all of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +38,48 @@ class GateResult:
 
 def _json(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
+
+
+class HeldReturns(Mapping[str, np.ndarray]):
+    """The held positions' daily returns (ticker → returns), with the correlation gate's
+    per-position work (stacking, centring, norms) done once for every trade that shares
+    them instead of once per trade. The rows are the same arrays the gate would build, so
+    its results are identical."""
+
+    def __init__(self, returns: Mapping[str, np.ndarray]) -> None:
+        self._returns = dict(returns)
+        self._centred: dict[int, tuple[list[str], np.ndarray, np.ndarray]] = {}
+
+    def __getitem__(self, ticker: str) -> np.ndarray:
+        return self._returns[ticker]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._returns)
+
+    def __len__(self) -> int:
+        return len(self._returns)
+
+    def centred(self, length: int, exclude: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The tickers with ``length`` returns other than ``exclude``, their centred returns
+        (one row each) and the rows' norms."""
+        if length not in self._centred:
+            names = [t for t, r in self._returns.items() if len(r) == length]
+            self._centred[length] = (names, *_centre(self._returns, names))
+        names, h, norms = self._centred[length]
+        if exclude in names:
+            i = names.index(exclude)
+            return (names[:i] + names[i + 1:], np.concatenate((h[:i], h[i + 1:])),
+                    np.concatenate((norms[:i], norms[i + 1:])))
+        return names, h, norms
+
+
+def _centre(returns: Mapping[str, np.ndarray],
+            names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    if not names:
+        return np.empty((0, 0)), np.empty(0)
+    held = np.vstack([returns[t] for t in names])
+    h = held - held.mean(axis=1, keepdims=True)
+    return h, np.linalg.norm(h, axis=1)
 
 
 @dataclass(frozen=True)
@@ -118,19 +160,22 @@ def correlation(ctx: GateContext) -> GateResult:
     if ctx.side is OrderSide.SELL or ctx.returns is None or not ctx.held_returns:
         return GateResult("correlation", True, None, ctx.limits.max_correlation,
                           None if ctx.side is OrderSide.SELL else "nothing to correlate with")
-    names = [t for t, r in ctx.held_returns.items()
-             if t != ctx.ticker and len(r) == len(ctx.returns)]
+    length = len(ctx.returns)
+    if isinstance(ctx.held_returns, HeldReturns):
+        names, h, norms = ctx.held_returns.centred(length, ctx.ticker)
+    else:
+        names = [t for t, r in ctx.held_returns.items() if t != ctx.ticker and len(r) == length]
+        h, norms = _centre(ctx.held_returns, names)
     worst, worst_ticker = -1.0, None
     if names:
         # One matrix product for every held position instead of a corrcoef per pair.
-        held = np.vstack([ctx.held_returns[t] for t in names])
         a = ctx.returns - ctx.returns.mean()
-        h = held - held.mean(axis=1, keepdims=True)
-        denominator = np.linalg.norm(h, axis=1) * np.linalg.norm(a)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            correlations = np.where(denominator > 0, h @ a / denominator, np.nan)
+        denominator = norms * np.linalg.norm(a)
+        correlations = np.divide(h @ a, denominator, out=np.full(len(names), np.nan),
+                                 where=denominator > 0)
         if np.isfinite(correlations).any():
-            i = int(np.nanargmax(correlations))
+            # ``nanargmax`` without its overhead: the first highest, NaN counting as -inf.
+            i = int(np.where(np.isnan(correlations), -np.inf, correlations).argmax())
             worst, worst_ticker = float(correlations[i]), names[i]
     if worst_ticker is None:
         return GateResult("correlation", True, None, ctx.limits.max_correlation)

@@ -132,7 +132,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
                                consumer_name=name, config=config),
                       duties=[(settings.trading_watermark_poll_s, engine.poll_missed),
                               (settings.broker_poll_interval_s, check_exits)],
-                      closers=[broker.close])
+                      closers=[engine.close, broker.close])
     if queue == redis_keys.QueueName.BROKER_ORDERS:
         result = reconcile(db, broker, account_id)  # before anything is consumed
         logger.info("start-up reconciliation", extra={"status": result.status.value})

@@ -81,6 +81,33 @@ def test_correlation_gate_blocks_a_near_copy_of_a_held_position() -> None:
     assert not blocked.passed and blocked.value is not None and blocked.value > 0.9
 
 
+def test_correlation_from_shared_held_returns_equals_the_plain_mapping() -> None:
+    # The engine hands every decision of a batch one ``HeldReturns``, centred once; the
+    # recorded result must be the one a plain mapping gives, the trade's own ticker excluded.
+    rng = np.random.default_rng(11)
+    base = rng.normal(0, 0.01, 60)
+    returns = {f"T{i}": base * (i % 3) + rng.normal(0, 0.01, 60) for i in range(9)}
+    returns["SHORT"] = rng.normal(0, 0.01, 30)  # another length: never compared
+    returns["FLAT"] = np.zeros(60)  # no variance: no correlation
+    shared = gates.HeldReturns(returns)
+    positions = held(*returns)
+    for ticker in ("T4", "T0", "NEW"):
+        own = returns.get(ticker, base)
+        plain = gates.correlation(context(ticker=ticker, returns=own, held_returns=returns,
+                                          portfolio=portfolio(positions=positions)))
+        again = gates.correlation(context(ticker=ticker, returns=own, held_returns=shared,
+                                          portfolio=portfolio(positions=positions)))
+        assert again == plain and plain.note is not None and ticker not in plain.note
+
+
+def test_sector_value_sums_the_positions_of_that_sector() -> None:
+    state = portfolio(positions={**held("XOM", "CVX", value=1_000),
+                                 **held("MSFT", value=2_500, sector="Information Technology")})
+    assert state.sector_value("Energy") == Decimal(2_000)
+    assert state.sector_value("Information Technology") == Decimal(2_500)
+    assert state.sector_value("Utilities") == state.sector_value(None) == Decimal(0)
+
+
 def test_exits_pass_the_breaker_and_the_entry_window() -> None:
     ctx = context(side=OrderSide.SELL, is_exit=True, breaker=BreakerState(True, "drawdown"),
                   moment=datetime(2010, 7, 27, 13, 35, tzinfo=UTC))

@@ -1,0 +1,240 @@
+"""The trading engine against real databases and Redis: what it records and hands over, and
+that a redelivered recommendation never decides twice, on PostgreSQL (prepared statements on
+a kept connection) and SQLite (SQLAlchemy statements).
+
+The engine is called as the trading consumer calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from realtime.broker import account_name, ensure_account, make_broker, reconcile
+from realtime.market_data import BarStore
+from realtime.messages import BrokerOrderJob
+from realtime.sql import table_of
+from realtime.trading import TradingEngine
+from stonks import redis_keys
+from stonks.config import Settings
+from stonks.db.engine import create_engine_for
+from stonks.db.migrate import upgrade
+from stonks.models.orders import TradingDecision
+from stonks.models.recommendations import Recommendation
+from tests.realtime.conftest import TRACKED, make_settings, seed_companies
+
+#: Risk opened up so that a clean recommendation acts (every gate still runs).
+OPEN = {"risk_min_confidence": 0, "risk_max_correlation": 1, "risk_max_sector_fraction": 1}
+ORDERS = redis_keys.queue(redis_keys.QueueName.BROKER_ORDERS)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database with the tracked companies, on each supported dialect."""
+    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
+    upgrade(url)
+    engine = create_engine_for(url)
+    seed_companies(engine, TRACKED)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def settings(db: Engine, redis_url: str) -> Settings:
+    return make_settings(db.url.render_as_string(hide_password=False), redis_url, **OPEN)
+
+
+def trading_engine(db: Engine, client: redis.Redis, settings: Settings) -> TradingEngine:
+    """A trading engine as a (new) worker process builds it, on a reconciled account."""
+    bars = BarStore()
+    broker = make_broker(settings, client, bars)
+    account_id = ensure_account(db, settings, broker)
+    reconcile(db, broker, account_id)
+    return TradingEngine(db, client, settings, account_id, account_name(settings), bars=bars)
+
+
+def insert_recommendation(db: Engine, ticker: str, moment: datetime, key: str) -> int:
+    r = table_of(Recommendation)
+    with db.begin() as conn:
+        company = conn.execute(sa.text("SELECT id FROM companies WHERE ticker = :t"),
+                               {"t": ticker}).scalar_one()
+        return int(conn.execute(sa.insert(r).values(
+            idempotency_key=key, company_id=company, ticker=ticker, action="buy",
+            direction="bullish", confidence=0.7, probability=0.6, payoff_ratio=2.0,
+            entry_price=Decimal("100.5"), stop_loss=Decimal("95.25"), targets=["110", "120"],
+            details={"sector": "Information Technology", "trailing_stop": 1.5,
+                     "as_of": moment.isoformat()}).returning(r.c.id)).scalar_one())
+
+
+def decisions(db: Engine) -> list[Any]:
+    t = table_of(TradingDecision)
+    with db.connect() as conn:
+        return list(conn.execute(sa.select(t).order_by(t.c.id)).all())
+
+
+def status_of(db: Engine, rec_id: int) -> str:
+    r = table_of(Recommendation)
+    with db.connect() as conn:
+        return str(conn.execute(sa.select(r.c.status).where(r.c.id == rec_id)).scalar_one())
+
+
+def handed_over(client: redis.Redis) -> list[BrokerOrderJob]:
+    entries: list[Any] = client.xrange(ORDERS)  # type: ignore[assignment]
+    return [BrokerOrderJob.from_fields(fields) for _, fields in entries]
+
+
+def test_a_recommendation_is_decided_recorded_and_handed_over(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    engine = trading_engine(db, redis_client, settings)
+    rec_id = insert_recommendation(db, ticker, moment, "k1")
+    jobs = engine.decide_recommendations([(rec_id, moment, moment)])
+    [decision] = decisions(db)
+    assert decision.outcome == "act" and decision.blocked_by is None, decision.gate_results
+    assert decision.decision_key == f"rec:{rec_id}" and decision.recommendation_id == rec_id
+    assert set(decision.gate_results) == {
+        "circuit_breaker", "reconciliation", "trading_window", "confidence", "max_positions",
+        "sector_exposure", "correlation", "earnings_blackout"}
+    assert all(g["passed"] for g in decision.gate_results.values())
+    assert decision.sizing["reason"] in ("fractional Kelly", "capped by tier")
+    assert decision.reference_price == Decimal("100.5") and decision.quantity > 0
+    [job] = handed_over(redis_client)
+    assert jobs == {rec_id: job}
+    assert (job.decision_id, job.quantity, job.reference_price) == (
+        decision.id, decision.quantity, Decimal("100.5"))
+    assert job.exits == {"stop_loss": "95.25000000", "targets": ["110", "120"],
+                         "trailing_atr_multiple": settings.signal_trailing_atr_multiple,
+                         "trailing_stop": 1.5, "sector": "Information Technology"}
+    assert status_of(db, rec_id) == "acted"
+
+
+@pytest.mark.parametrize("status_after_crash", ["active", "acted"])
+def test_a_redelivery_after_a_crash_hands_the_recorded_decision_over_again(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str], status_after_crash: str,
+) -> None:
+    # The worker died after committing the decision, before its job reached the broker
+    # queue (and before or after marking the recommendation): a new worker gets the
+    # announcement again and must hand over the same order, deciding nothing new.
+    moment, ticker = buy_case
+    rec_id = insert_recommendation(db, ticker, moment, "k1")
+    [first] = trading_engine(db, redis_client, settings).decide_recommendations(
+        [(rec_id, moment, moment)]).values()
+    redis_client.delete(ORDERS, redis_keys.trading_dedupe(str(rec_id)))
+    with db.begin() as conn:
+        conn.execute(sa.update(table_of(Recommendation)).values(status=status_after_crash))
+    restarted = trading_engine(db, redis_client, settings)
+    [again] = restarted.decide_recommendations([(rec_id, moment, moment)]).values()
+    assert (again.client_order_id, again.decision_id, again.quantity) == (
+        first.client_order_id, first.decision_id, first.quantity)
+    assert [j.client_order_id for j in handed_over(redis_client)] == [first.client_order_id]
+    assert len(decisions(db)) == 1
+    assert status_of(db, rec_id) == "acted"
+
+
+def test_a_redelivered_skip_hands_nothing_over(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    redis_client.hset(redis_keys.circuit_breaker(account_name(settings)),
+                      mapping={"tripped": "1", "breaker": "daily_loss", "reason": "lost 3%"})
+    rec_id = insert_recommendation(db, ticker, moment, "k1")
+    assert trading_engine(db, redis_client, settings).decide_recommendations(
+        [(rec_id, moment, moment)]) == {}
+    redis_client.delete(redis_keys.circuit_breaker(account_name(settings)))
+    # Redelivered to a new worker after the breaker was reset: the skip stands.
+    assert trading_engine(db, redis_client, settings).decide_recommendations(
+        [(rec_id, moment, moment)]) == {}
+    [decision] = decisions(db)
+    assert (decision.outcome, decision.blocked_by) == ("skip", "circuit_breaker")
+    assert decision.gate_results["circuit_breaker"] == {
+        "passed": False, "value": "daily_loss", "limit": None, "note": "lost 3%"}
+    assert handed_over(redis_client) == [] and status_of(db, rec_id) == "active"
+
+
+def test_a_decided_recommendation_is_marked_and_then_skipped_without_a_read(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    engine = trading_engine(db, redis_client, settings)
+    first = insert_recommendation(db, ticker, moment, "k1")
+    second = insert_recommendation(db, ticker, moment, "k2")
+    engine.decide_recommendations([(first, moment, moment)])
+    engine.decide_recommendations([(second, moment, moment)])  # carries the first's marker
+    assert redis_client.exists(redis_keys.trading_dedupe(str(first)))
+    assert engine.decide_recommendations([(first, moment, moment)]) == {}
+    assert len(handed_over(redis_client)) == 2 and len(decisions(db)) == 2
+
+
+def test_a_batch_decides_each_recommendation_with_the_same_account_view(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    engine = trading_engine(db, redis_client, settings)
+    ids = [insert_recommendation(db, ticker, moment, f"k{i}") for i in range(3)]
+    jobs = engine.decide_recommendations([(i, moment, moment) for i in ids])
+    recorded = decisions(db)
+    assert [d.recommendation_id for d in recorded] == ids  # ids in the batch's order
+    assert sorted(jobs) == ids and len({j.quantity for j in jobs.values()}) == 1
+    assert {j.decision_id for j in jobs.values()} == {d.id for d in recorded}
+    assert [status_of(db, i) for i in ids] == ["acted"] * 3
+
+
+def test_the_engine_carries_on_after_the_database_drops_its_connection(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    if db.dialect.name != "postgresql":
+        pytest.skip("a server connection to drop")
+    moment, ticker = buy_case
+    engine = trading_engine(db, redis_client, settings)
+    first = insert_recommendation(db, ticker, moment, "k1")
+    engine.decide_recommendations([(first, moment, moment)])
+    with db.connect() as conn:  # e.g. a server restart or an idle-session timeout
+        dropped = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    assert dropped >= 1
+    second = insert_recommendation(db, ticker, moment, "k2")
+    assert list(engine.decide_recommendations([(second, moment, moment)])) == [second]
+    assert status_of(db, second) == "acted"
+    engine.close()
+
+
+def test_a_manual_trade_is_decided_once_per_key(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    from realtime.trading import ProposedTrade
+    from stonks.models.enums import OrderSide
+    from stonks.models.orders import DecisionTrigger
+
+    moment, ticker = buy_case
+    engine = trading_engine(db, redis_client, settings)
+    trade = ProposedTrade(decision_key="manual:x", trigger=DecisionTrigger.MANUAL, ticker=ticker,
+                          side=OrderSide.BUY, moment=moment, origin_at=datetime.now(UTC),
+                          quantity=Decimal(3))
+    first = engine.decide(trade)
+    again = engine.decide(trade)
+    assert first is not None and again is not None
+    assert (again.client_order_id, again.decision_id) == (first.client_order_id,
+                                                           first.decision_id)
+    [decision] = decisions(db)
+    assert decision.sizing == {"quantity": "3", "reason": "manual quantity"}
+    close = engine.bars.snapshot(ticker, moment)
+    assert close is not None and decision.reference_price == Decimal(str(close.close))
+    assert len(handed_over(redis_client)) == 2  # the broker dedupes on client_order_id
