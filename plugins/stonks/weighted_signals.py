@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +30,8 @@ from stonks.models.enums import Direction
 from stonks.queues import QueueMessage
 
 DIRECTION_SIGN = {Direction.BULLISH: 1.0, Direction.BEARISH: -1.0, Direction.NEUTRAL: 0.0}
+#: The same keyed by the stored value (a ``StrEnum`` member hashes as its value).
+_SIGN_OF = {direction.value: sign for direction, sign in DIRECTION_SIGN.items()}
 
 
 class SignalLayer(StrEnum):
@@ -109,24 +111,87 @@ def _layer_select(layer: SignalLayer) -> sa.Select[tuple[object, ...]]:
 
 
 @functools.cache
-def _signals_query(layers: tuple[SignalLayer, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
+def signals_query(layers: tuple[SignalLayer, ...], *, ticker_array: bool = False
+                  ) -> sa.CompoundSelect[Any] | sa.Select[Any]:
     """One statement for the layers' signals of some tickers in a window (built once: the
-    per-layer selects with their joins are costly to construct on every call)."""
+    per-layer selects with their joins are costly to construct on every call).
+
+    Parameters: ``tickers`` (an expanding IN list, or with ``ticker_array`` one array for
+    ``= ANY``, the form a server-side prepared statement can take), ``since`` and
+    ``until``. Columns, in order: :data:`SIGNAL_COLUMNS`.
+    """
     selects = []
     for layer in layers:
         table = table_of(_MODELS[layer])
-        selects.append(_layer_select(layer).add_columns(sa.literal(layer.value).label("layer"))
-                       .where(table.c.ticker.in_(sa.bindparam("tickers", expanding=True)),
-                              table.c.published_at >= sa.bindparam("since"),
-                              table.c.published_at <= sa.bindparam("until")))
+        tickers = (table.c.ticker == sa.func.any(sa.bindparam("tickers")) if ticker_array
+                   else table.c.ticker.in_(sa.bindparam("tickers", expanding=True)))
+        # The layer as a constant of the statement, not a parameter.
+        selects.append(_layer_select(layer).add_columns(
+            sa.literal_column(f"'{layer.value}'", sa.String).label("layer"))
+            .where(tickers, table.c.published_at >= sa.bindparam("since"),
+                   table.c.published_at <= sa.bindparam("until")))
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)
 
+
+#: The columns of a ``signals_query`` row, in order.
+SIGNAL_COLUMNS = ("id", "ticker", "direction", "magnitude", "confidence", "published_at",
+                  "horizon", "document_id", "event_id", "agent_variant_id", "model_name",
+                  "prompt_hash", "layer")
 
 _MODELS = {
     SignalLayer.COMPANY: DocumentImpactRecord,
     SignalLayer.MACRO: MacroImpactRecord,
     SignalLayer.COMPETITIVE: CompetitiveSignalRecord,
 }
+_TABLE_NAMES = {layer.value: table_of(model).name for layer, model in _MODELS.items()}
+_LAYERS = {layer.value: layer for layer in SignalLayer}
+
+
+def signals_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, list[WeightedSignal]]:
+    """The WeightedSignals of ``signals_query`` rows, per ticker, each list oldest first.
+
+    The rows come from our own tables, whose CHECK constraints hold what the models'
+    validators would check (direction and horizon from their enums, magnitude and
+    confidence in [0, 1], a publication time), so the models are built without validating
+    each row again. Timestamps are returned as aware UTC, as ``UTCDateTime`` loads them.
+    """
+    by_ticker: dict[str, list[WeightedSignal]] = defaultdict(list)
+    construct_signal = WeightedSignal.model_construct
+    construct_provenance = SignalProvenance.model_construct
+    for (record_id, ticker, direction, magnitude, confidence, published_at, horizon,
+         document_id, event_id, agent_variant_id, model_name, prompt_hash, layer) in rows:
+        sign = _SIGN_OF.get(direction)
+        if sign is None:
+            raise ValueError(f"unknown direction {direction!r} in {_TABLE_NAMES[layer]}")
+        if published_at.tzinfo is None:  # SQLite keeps no offset: everything is UTC
+            published_at = published_at.replace(tzinfo=UTC)
+        elif published_at.tzinfo is not UTC:
+            published_at = published_at.astimezone(UTC)
+        by_ticker[ticker].append(construct_signal(
+            layer=_LAYERS[layer],
+            ticker=ticker,
+            direction=sign,
+            weight=float(magnitude),
+            confidence=float(confidence),
+            event_time=published_at,
+            horizon=str(horizon),
+            provenance=construct_provenance(
+                table=_TABLE_NAMES[layer],
+                record_id=int(record_id),
+                document_id=document_id,
+                event_id=event_id,
+                agent_variant_id=agent_variant_id,
+                model_name=model_name,
+                prompt_hash=prompt_hash,
+            ),
+        ))
+    for signals in by_ticker.values():
+        signals.sort(key=_signal_order)
+    return dict(by_ticker)
+
+
+def _signal_order(signal: WeightedSignal) -> tuple[datetime, str, int]:
+    return signal.event_time, signal.layer.value, signal.provenance.record_id
 
 
 def load_weighted_signals_for(
@@ -139,34 +204,8 @@ def load_weighted_signals_for(
 ) -> dict[str, list[WeightedSignal]]:
     """Signals of every ticker in ``tickers`` published in ``[since, until]``, one query for
     all layers; each ticker's list is oldest first."""
-    by_ticker: dict[str, list[WeightedSignal]] = defaultdict(list)
     params = {"tickers": sorted(set(tickers)), "since": since, "until": until}
-    for row in connection.execute(_signals_query(tuple(layers)), params):
-        layer = SignalLayer(row.layer)
-        table = table_of(_MODELS[layer])
-        by_ticker[row.ticker].append(
-            WeightedSignal(
-                layer=layer,
-                ticker=row.ticker,
-                direction=DIRECTION_SIGN[Direction(row.direction)],
-                weight=float(row.magnitude),
-                confidence=float(row.confidence),
-                event_time=row.published_at,
-                horizon=str(row.horizon),
-                provenance=SignalProvenance(
-                    table=table.name,
-                    record_id=int(row.id),
-                    document_id=row.document_id,
-                    event_id=row.event_id,
-                    agent_variant_id=row.agent_variant_id,
-                    model_name=row.model_name,
-                    prompt_hash=row.prompt_hash,
-                ),
-            )
-        )
-    for signals in by_ticker.values():
-        signals.sort(key=lambda s: (s.event_time, s.layer.value, s.provenance.record_id))
-    return dict(by_ticker)
+    return signals_from_rows(connection.execute(signals_query(tuple(layers)), params))
 
 
 def load_weighted_signals(

@@ -6,8 +6,9 @@ published (one Redis script: ``SET NX EX`` + ``XADD``), and only then are the tr
 windows upserted, their history appended and the projections written, off the path to a
 decision. On PostgreSQL the batch runs on an autocommit connection: the read is a single
 round trip, and all trend rows go in one string of statements, which the server runs as
-one transaction. The batch is acknowledged after both, and every write is idempotent, so
-a crash in between loses nothing.
+one transaction; both are server-side prepared statements, prepared once per session.
+The batch is acknowledged after both, and every write is idempotent, so a crash in
+between loses nothing.
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ _TREND_WINDOWS = table_of(TrendWindow)
 _TREND_HISTORY = table_of(TrendHistory)
 _TREND_PROJECTIONS = table_of(TrendProjection)
 _KIND = {
-    "document_impact_records": EvidenceKind.DOCUMENT_IMPACT,
-    "macro_impact_records": EvidenceKind.MACRO_IMPACT,
-    "competitive_signal_records": EvidenceKind.COMPETITIVE_SIGNAL,
+    "document_impact_records": EvidenceKind.DOCUMENT_IMPACT.value,
+    "macro_impact_records": EvidenceKind.MACRO_IMPACT.value,
+    "competitive_signal_records": EvidenceKind.COMPETITIVE_SIGNAL.value,
 }
+_OUTPUT_KIND = EvidenceKind.SIGNAL_ENGINE_OUTPUT.value
 
 #: KEYS: the stream, then one dedupe key per job. ARGV: the TTL, then per job its dedupe
 #: value, its number of fields and the fields (name, value, ...). Per job, in order: SET
@@ -307,12 +309,14 @@ class AggregationService:
             ).model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
         draft = {**base, "idempotency_key": key, "signal_output_id": output_id}
         snap = self.bars.snapshot(job.ticker, as_of)
-        evidence = [EvidenceRef(kind=EvidenceKind.SIGNAL_ENGINE_OUTPUT.value,
-                                reference_id=output_id)]
-        evidence += [EvidenceRef(kind=_KIND[s.provenance.table],
-                                 reference_id=s.provenance.record_id, layer=s.layer.value,
-                                 document_id=s.provenance.document_id,
-                                 weight=s.signed_strength, published_at=s.event_time)
+        # Built without validation: every value comes from a model already validated (the
+        # signals' rows are checked by their tables' constraints) and has the field's type.
+        ref = EvidenceRef.model_construct
+        evidence = [ref(kind=_OUTPUT_KIND, reference_id=output_id, layer=None,
+                        document_id=None, weight=0.0, published_at=None)]
+        evidence += [ref(kind=_KIND[s.provenance.table], reference_id=s.provenance.record_id,
+                         layer=s.layer.value, document_id=s.provenance.document_id,
+                         weight=s.signed_strength, published_at=s.event_time)
                      for s in signals]
         return RecommendationJob(
             ticker=job.ticker, company_id=staged.company_id, as_of=as_of,

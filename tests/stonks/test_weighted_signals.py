@@ -148,3 +148,49 @@ def test_weighted_signal_bounds_are_enforced() -> None:
             "layer": "company", "ticker": "AAPL", "direction": 1.5, "weight": 0.5,
             "confidence": 0.5, "event_time": T0, "horizon": "short",
             "provenance": {"table": "document_impact_records", "record_id": 1}})
+
+
+def test_signals_read_without_validation_equal_validated_ones(
+        db_engine: Engine, layered: dict[str, int]) -> None:
+    """The read builds the models without validating each row (the tables' constraints hold
+    what validation checks): the result is what validation of the same values gives, with
+    plain values and aware UTC times."""
+    with db_engine.connect() as conn:
+        signals = load_weighted_signals(conn, "AAPL", since=T0 - timedelta(days=1),
+                                        until=T0 + timedelta(days=4))
+    assert len(signals) == 4
+    for signal in signals:
+        assert WeightedSignal.model_validate(signal.model_dump()) == signal
+        assert signal.event_time.tzinfo is UTC
+        assert type(signal.horizon) is str and type(signal.direction) is float
+
+
+def test_the_aggregation_read_returns_what_load_weighted_signals_returns(
+        db_engine: Engine, layered: dict[str, int]) -> None:
+    """On PostgreSQL in autocommit mode the aggregation reads through a server-side prepared
+    statement; on any connection it returns what ``load_weighted_signals`` does."""
+    from realtime.aggregation.signals import load_signals_batch
+
+    windows = [("AAPL", T0 - timedelta(days=1), T0 + timedelta(days=4)),
+               ("AAPL", T0, T0 + timedelta(hours=1)), ("MSFT", T0, T0 + timedelta(days=4)),
+               ("NONE", T0, T0)]
+    engine = db_engine
+    if db_engine.dialect.name == "postgresql":
+        engine = db_engine.execution_options(isolation_level="AUTOCOMMIT")
+    seen: list[str] = []
+
+    @sa.event.listens_for(db_engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0])
+
+    for _ in range(2):
+        with engine.connect() as conn:
+            batch = load_signals_batch(conn, windows)
+            single = load_signals_batch(conn, windows[:1])
+        with db_engine.connect() as conn:
+            expected = [load_weighted_signals(conn, t, since=lo, until=hi)
+                        for t, lo, hi in windows]
+        assert batch == expected and single == expected[:1]
+        assert [len(found) for found in batch] == [4, 2, 1, 0]
+    if db_engine.dialect.name == "postgresql":  # prepared once by this session, then run
+        assert seen.count("PREPARE") == 1 and seen.count("EXECUTE") == 4

@@ -118,8 +118,9 @@ def test_on_postgres_only_the_read_precedes_the_hand_off(
         seen.append((statement.split()[0], int(redis_client.xlen(REC_STREAM))))
 
     _run(worker, redis_client, (ticker, moment + timedelta(seconds=1)))
-    # One statement (the signals) before the job is published, one (all trend rows) after.
-    assert seen == [("SELECT", 1), ("INSERT", 2)]
+    # One statement (the signals) before the job is published, one (all trend rows) after;
+    # both prepared on the server by the first batch, so only executed now.
+    assert seen == [("EXECUTE", 1), ("EXECUTE", 2)]
     assert (_count(db, TrendWindow), _count(db, TrendHistory), _count(db, TrendProjection)) \
         == (3, 6, 12)
 

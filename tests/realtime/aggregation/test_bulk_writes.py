@@ -259,3 +259,54 @@ def test_writes_in_autocommit_mode_are_one_transaction(pg: Engine) -> None:
     with auto.connect() as conn:
         write_many(conn, [BulkWrite(FAST, _rows(), CONFLICT, update=True)])
     assert len(_read(pg, FAST)) == 3
+
+
+@pytest.fixture
+def auto(pg: Engine) -> Engine:
+    """The same database through connections in autocommit mode (the aggregation's)."""
+    return pg.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def test_autocommit_writes_are_prepared_once_per_session_and_write_the_same(
+        pg: Engine, auto: Engine) -> None:
+    seen = _statements(pg)
+    for _ in range(2):
+        with auto.connect() as conn:
+            write_many(conn, [BulkWrite(FAST, _rows(), CONFLICT, update=True),
+                              BulkWrite(SLOW, _rows()[:2], CONFLICT, update=False)])
+    # The pool hands back the same session: PREPAREd by the first batch, only run after.
+    assert [s.split()[0] for s in seen] == ["PREPARE", "EXECUTE", "EXECUTE"]
+    assert seen[1].count("EXECUTE") == 2 and "jsonb_array_elements" not in seen[1]
+    with pg.begin() as conn:
+        sql._write_slow(conn, BulkWrite(SLOW, _rows()[2:], CONFLICT, update=False))
+    fast, slow = _read(pg, FAST), _read(pg, SLOW)
+    assert _without(fast, "id", "created_at") == _without(slow, "id", "created_at")
+    assert fast[0]["score"] == 0.1 + 0.2 and fast[1]["at"] == T0
+    assert [row["count"] for row in fast] == [7, 7, 7]
+
+
+def test_a_session_that_lost_its_prepared_statements_prepares_them_again(
+        pg: Engine, auto: Engine) -> None:
+    with auto.connect() as conn:
+        first = insert_ignore(conn, FAST, _rows()[0], CONFLICT)
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        assert insert_ignore(conn, FAST, _rows()[0], CONFLICT) is None  # existed
+        assert upsert(conn, FAST, {**_rows()[0], "score": 2.0}, CONFLICT) == first
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        upsert_many(conn, FAST, [{**_rows()[0], "score": 3.0}], CONFLICT)
+        names = [name for (name,) in conn.exec_driver_sql(
+            "SELECT name FROM pg_prepared_statements")]
+    assert len(names) == 1 and names[0].startswith("rt_bulk_")
+    assert [(r["id"], r["score"]) for r in _read(pg, FAST)] == [(first, 3.0)]
+
+
+def test_a_failed_prepared_string_leaves_nothing_and_the_session_usable(auto: Engine,
+                                                                       pg: Engine) -> None:
+    with auto.connect() as conn:
+        with pytest.raises(sa.exc.DataError):
+            write_many(conn, [BulkWrite(FAST, _rows(), CONFLICT, update=False),
+                              BulkWrite(FAST, [{**_rows()[0], "key": "x" * 9}], CONFLICT,
+                                        update=False)])
+        assert _read(pg, FAST) == []
+        write_many(conn, [BulkWrite(FAST, _rows(), CONFLICT, update=False)])
+    assert len(_read(pg, FAST)) == 3
