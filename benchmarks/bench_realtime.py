@@ -41,7 +41,8 @@ from stonks import redis_keys
 from stonks.db.engine import create_engine_for
 from stonks.db.migrate import upgrade
 from stonks.embedded import RedisServer
-from stonks.models.orders import Order
+from stonks.models.orders import Order, TradingDecision
+from stonks.models.recommendations import Recommendation
 from stonks.queues import Producer
 from stonks.universe import load_universe
 from stonks.weighted_signals import AggregationJob
@@ -147,15 +148,33 @@ def main() -> int:
             time.sleep(max(0.0, next_tick - time.perf_counter()))
         drain(client, 300)
         total = time.perf_counter() - start
+        decisions, recommendations = table_of(TradingDecision), table_of(Recommendation)
         with db.connect() as conn:
-            rows = conn.execute(sa.select(orders.c.filled_at, orders.c.raw).where(
-                orders.c.id > warm, orders.c.filled_at.is_not(None))).all()
-        latencies = np.array([(r.filled_at - datetime.fromisoformat(r.raw["origin_at"]))
-                              .total_seconds() * 1000 for r in rows])
+            rows = conn.execute(
+                sa.select(orders.c.filled_at, orders.c.raw, decisions.c.decided_at,
+                          recommendations.c.created_at.label("recommended_at"))
+                .join(decisions, decisions.c.id == orders.c.decision_id)
+                .join(recommendations, recommendations.c.id == decisions.c.recommendation_id)
+                .where(orders.c.id > warm, orders.c.filled_at.is_not(None))).all()
+        origins = [datetime.fromisoformat(r.raw["origin_at"]) for r in rows]
+        latencies = np.array([(r.filled_at - o).total_seconds() * 1000
+                              for r, o in zip(rows, origins, strict=True)])
+        # Where the time goes: job sent → recommendation stored (aggregation, both hops) →
+        # decision taken (recommendation stage) → filled (trading's write and the broker).
+        segments = {
+            "to_recommendation": [r.recommended_at - o for r, o in zip(rows, origins,
+                                                                         strict=True)],
+            "to_decision": [r.decided_at - r.recommended_at for r in rows],
+            "to_fill": [r.filled_at - r.decided_at for r in rows],
+        }
         result = {
             "events_per_s": round(sent / total, 1), "jobs": sent, "orders_filled": len(rows),
             "e2e_p50_ms": round(float(np.percentile(latencies, 50)), 2) if len(rows) else None,
             "e2e_p99_ms": round(float(np.percentile(latencies, 99)), 2) if len(rows) else None,
+            "segments_p50_ms": {
+                name: round(float(np.percentile([d.total_seconds() * 1000 for d in values],
+                                                50)), 2) if values else None
+                for name, values in segments.items()},
             "rate_offered": args.rate, "concurrency": args.concurrency,
             "transport": args.transport,
             "seconds": round(total, 2), "tickers": len(tickers),
