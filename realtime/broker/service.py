@@ -9,7 +9,6 @@ anything is sent again, so an order accepted by the broker is never placed twice
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,8 +23,14 @@ from sqlalchemy.engine import Engine
 from realtime.broker.base import BatchBroker, Broker, BrokerOrder, OrderRequest
 from realtime.broker.errors import BrokerUnavailable, NotReconciled, OrderRejected
 from realtime.broker.ledger import (
+    GENERIC_PLANS,
     BookedFill,
+    Booking,
+    book_and_account_pg,
     book_broker_orders,
+    document,
+    forget_prepared,
+    prepare_once,
     update_account,
 )
 from realtime.lake import FillFact, OrderFact, PositionFact
@@ -114,33 +119,54 @@ _INTENT_COLUMNS = (
     "requires_approval", "reject_reason", "submitted_at", "raw", "filled_quantity", "fees",
 )
 
-#: The intents of a batch in one statement (PostgreSQL): the orders (a client_order_id
-#: that exists is left alone and returns nothing), then for the rows inserted their events
-#: in order (``intent`` first) and their risk evaluations.
-_INTENTS_PG = """
+_INTENT_TYPES = (
+    ("client_order_id", "text"), ("broker_account_id", "bigint"), ("decision_id", "bigint"),
+    ("ticker", "text"), ("side", "text"), ("order_type", "text"), ("time_in_force", "text"),
+    ("quantity", "numeric"), ("notional", "numeric"), ("limit_price", "numeric"),
+    ("source", "text"), ("status", "text"), ("requires_approval", "boolean"),
+    ("reject_reason", "text"), ("submitted_at", "timestamptz"), ("raw", "json"),
+    ("filled_quantity", "numeric"), ("fees", "numeric"),
+)
+assert tuple(c for c, _ in _INTENT_TYPES) == _INTENT_COLUMNS
+
+#: The intents of a batch in one statement (PostgreSQL), fed by three JSON documents
+#: (arrays of rows, each row an array): $1 the orders (a client_order_id that exists is
+#: left alone and returns nothing); for the rows inserted, $2 their events in order
+#: (client_order_id, key, type, status after, occurred at, payload; ``intent`` first) and
+#: $3 their risk evaluations (client_order_id, approved, checks, reasons, evaluated at).
+_INTENTS_PG = f"""
 WITH ins AS (
-    INSERT INTO orders ({columns}) VALUES {orders}
+    INSERT INTO orders ({", ".join(_INTENT_COLUMNS)})
+    SELECT {", ".join(f"r->{n}" if t == "json" else f"(r->>{n})::{t}"
+                      for n, (_, t) in enumerate(_INTENT_TYPES))}
+    FROM json_array_elements($1) AS r
     ON CONFLICT (client_order_id) DO NOTHING
     RETURNING id, client_order_id
 ), ev AS (
     INSERT INTO order_events (order_id, event_key, event_type, status_after, occurred_at,
                               payload)
-    SELECT ins.id, e.event_key, e.event_type, e.status_after, t.at, e.payload::json
-    FROM (VALUES {events}) AS e(client_order_id, n, m, event_key, event_type, status_after,
-                                payload)
-    JOIN ins ON ins.client_order_id = e.client_order_id
-    JOIN (VALUES {times}) AS t(client_order_id, at) ON t.client_order_id = e.client_order_id
-    ORDER BY e.n, e.m
+    SELECT ins.id, e.r->>1, e.r->>2, e.r->>3, (e.r->>4)::timestamptz, e.r->5
+    FROM json_array_elements($2) WITH ORDINALITY AS e(r, n)
+    JOIN ins ON ins.client_order_id = e.r->>0
+    ORDER BY e.n
     ON CONFLICT (order_id, event_key) DO NOTHING
 ), ev2 AS (
     INSERT INTO risk_evaluations (scope, order_id, approved, checks, reasons, evaluated_at)
-    SELECT 'order', ins.id, r.approved, r.checks::json, r.reasons::json, r.evaluated_at
-    FROM (VALUES {evaluations}) AS r(client_order_id, approved, checks, reasons,
-                                     evaluated_at)
-    JOIN ins ON ins.client_order_id = r.client_order_id
+    SELECT 'order', ins.id, (r->>1)::boolean, r->2, r->3, (r->>4)::timestamptz
+    FROM json_array_elements($3) AS r
+    JOIN ins ON ins.client_order_id = r->>0
 )
-SELECT id, client_order_id FROM ins
-"""
+SELECT id, client_order_id FROM ins"""
+
+_REFS_PG = """
+SELECT id, client_order_id, status, quantity, limit_price, approved_by FROM orders
+WHERE client_order_id = ANY($1)"""
+
+#: The critical path's statements, prepared once per connection.
+_PREPARED = (
+    ("stonks_broker_refs", "text[]", _REFS_PG),
+    ("stonks_broker_intents", "json, json, json", _INTENTS_PG),
+)
 
 
 class BrokerService:
@@ -162,8 +188,6 @@ class BrokerService:
         self.notifier = notifier
         # PostgreSQL through psycopg2: the intents are written in one autocommit statement.
         self._fast_pg = db.dialect.name == "postgresql" and db.dialect.driver == "psycopg2"
-        self._json: Callable[[Any], str] = getattr(db.dialect, "_json_serializer",
-                                                    None) or json.dumps
 
     def handle(self, deliveries: Sequence[Delivery[BrokerOrderJob]]) -> None:
         self.place_many([delivery.message for delivery in deliveries])
@@ -262,38 +286,33 @@ class BrokerService:
 
     def _write_intents_pg(self, conn: sa.Connection,
                           new: list[tuple[BrokerOrderJob, _Gated]]) -> dict[str, int]:
-        """``_write_intents`` on PostgreSQL: one statement (the orders, their events and
-        risk evaluations through data-modifying CTEs), committed on its own (autocommit),
-        so the write and its commit are one round trip."""
+        """``_write_intents`` on PostgreSQL: one prepared statement (the orders, their events
+        and risk evaluations through data-modifying CTEs), committed on its own
+        (autocommit), so the write and its commit are one round trip."""
         if not new:
             return {}
-        dumps = self._json
-        params: dict[str, Any] = {}
-        orders, events, evaluations = [], [], []
-        for n, (job, gated) in enumerate(new):
+        orders: list[list[Any]] = []
+        events: list[list[Any]] = []
+        evaluations: list[list[Any]] = []
+        for job, gated in new:
             row = _intent_row(self.account_id, job, gated)
-            row["raw"] = dumps(row["raw"])
-            params.update({f"{c}_{n}": v for c, v in row.items()})
-            orders.append("(" + ", ".join(f"%({c}_{n})s" for c in _INTENT_COLUMNS) + ")")
-            at = gated.evaluation["evaluated_at"]
-            steps = [("intent", "intent", OrderStatus.INTENT, {}), *gated.events]
-            for m, (key, kind, status, payload) in enumerate(steps):
-                params.update({f"ek_{n}_{m}": key, f"et_{n}_{m}": kind,
-                               f"es_{n}_{m}": status.value, f"ep_{n}_{m}": dumps(payload)})
-                events.append(f"(%(client_order_id_{n})s, {n}, {m}, %(ek_{n}_{m})s, "
-                              f"%(et_{n}_{m})s, %(es_{n}_{m})s, %(ep_{n}_{m})s)")
+            orders.append([row[c] for c in _INTENT_COLUMNS])
+            cid = job.client_order_id
             evaluation = gated.evaluation
-            params.update({f"ra_{n}": evaluation["approved"],
-                           f"rc_{n}": dumps(evaluation["checks"]),
-                           f"rr_{n}": dumps(evaluation["reasons"]), f"rt_{n}": at})
-            evaluations.append(f"(%(client_order_id_{n})s, %(ra_{n})s, %(rc_{n})s, "
-                               f"%(rr_{n})s, %(rt_{n})s)")
-            params[f"at_{n}"] = at
-        sql = _INTENTS_PG.format(
-            columns=", ".join(_INTENT_COLUMNS), orders=", ".join(orders),
-            events=", ".join(events), evaluations=", ".join(evaluations),
-            times=", ".join(f"(%(client_order_id_{n})s, %(at_{n})s)" for n in range(len(new))))
-        return {str(cid): int(i) for i, cid in conn.exec_driver_sql(sql, params)}
+            at = evaluation["evaluated_at"]
+            events += [[cid, key, kind, status.value, at, payload] for key, kind, status, payload
+                       in [("intent", "intent", OrderStatus.INTENT, {}), *gated.events]]
+            evaluations.append([cid, evaluation["approved"], evaluation["checks"],
+                                evaluation["reasons"], at])
+        prepare_once(conn, _PREPARED)
+        try:
+            rows = conn.exec_driver_sql(
+                f"{GENERIC_PLANS}; EXECUTE stonks_broker_intents(%s, %s, %s)",
+                (document(orders), document(events), document(evaluations))).all()
+        except sa.exc.DBAPIError:
+            forget_prepared(conn, _PREPARED)
+            raise
+        return {str(cid): int(i) for i, cid in rows}
 
     # ---- placing -------------------------------------------------------------------------
 
@@ -313,30 +332,37 @@ class BrokerService:
         """
         if not jobs:
             return []
+        with self._reader() as conn:
+            return self._place(conn, jobs)
+
+    def _place(self, conn: sa.Connection, jobs: Sequence[BrokerOrderJob]) -> list[OrderStatus]:
+        """``place_many`` on ``conn`` (from ``_reader``), which books the results too on
+        PostgreSQL (one connection, one switch to autocommit, per batch)."""
         first: dict[str, BrokerOrderJob] = {}
         for job in jobs:
             first.setdefault(job.client_order_id, job)
         gated: dict[str, _Gated] = {}
         new: list[tuple[BrokerOrderJob, _Gated]] = []
         again: list[tuple[int, _Gated]] = []
-        with self._reader() as conn:
-            refs = self._refs(conn, list(first))
-            risk: _RiskView | None = None
-            for cid, job in first.items():
-                ref = refs.get(cid)
-                if ref is not None and ref.status is not OrderStatus.INTENT:
-                    continue
-                risk = risk or self._risk_view(conn)
-                gated[cid] = self._gate(ref or _Ref(0, OrderStatus.INTENT, job.quantity,
-                                                    job.limit_price, None), job, risk)
-                if ref is None:
-                    new.append((job, gated[cid]))
-                else:
-                    again.append((ref.id, gated[cid]))
-            inserted = self._write_intents(conn, new, again)
-            if len(inserted) < len(new):  # another worker wrote some of them meanwhile
-                refs.update(self._refs(conn, [job.client_order_id for job, _ in new
-                                              if job.client_order_id not in inserted]))
+        refs = self._refs(conn, list(first))
+        risk: _RiskView | None = None
+        for cid, job in first.items():
+            ref = refs.get(cid)
+            if ref is not None and ref.status is not OrderStatus.INTENT:
+                continue
+            risk = risk or self._risk_view(conn)
+            gated[cid] = self._gate(ref or _Ref(0, OrderStatus.INTENT, job.quantity,
+                                                job.limit_price, None), job, risk)
+            if ref is None:
+                new.append((job, gated[cid]))
+            else:
+                again.append((ref.id, gated[cid]))
+        inserted = self._write_intents(conn, new, again)
+        if len(inserted) < len(new):  # another worker wrote some of them meanwhile
+            refs.update(self._refs(conn, [job.client_order_id for job, _ in new
+                                          if job.client_order_id not in inserted]))
+        if not self._fast_pg:
+            conn.close()  # as it was: the booking takes a transaction of its own
         regated = {order_id for order_id, _ in again}
         state: dict[str, tuple[int, OrderStatus, bool]] = {}  # cid → id, status, maybe sent?
         for cid in first:
@@ -373,19 +399,29 @@ class BrokerService:
         for (index, order_id, job, _), result in zip(ready, placed, strict=True):
             results.append((order_id, result, job.exits))
             statuses[index] = result.status
-        if held:  # hand-off to the lake DAG, after the commit
+        if results:  # the orders held or rejected go to the lake with the booking's facts
+            self._book(results, held, conn if self._fast_pg else None)
+        elif held:  # hand-off to the lake DAG, after the commit
             self.lake.publish_many(held)
-        if results:
-            self.apply_many(results)
         return statuses
 
     def _refs(self, conn: sa.Connection, cids: list[str]) -> dict[str, _Ref]:
         """The orders already written for ``cids``, by client_order_id."""
-        return {str(r.client_order_id): _Ref(
-            int(r.id), OrderStatus(r.status),
-            None if r.quantity is None else Decimal(r.quantity),
-            None if r.limit_price is None else Decimal(r.limit_price), r.approved_by)
-            for r in conn.execute(_refs_query(), {"cids": cids})}
+        if self._fast_pg:
+            prepare_once(conn, _PREPARED)
+            try:
+                rows: Any = conn.exec_driver_sql(
+                    f"{GENERIC_PLANS}; EXECUTE stonks_broker_refs(%(cids)s)",
+                    {"cids": cids}).all()
+            except sa.exc.DBAPIError:
+                forget_prepared(conn, _PREPARED)
+                raise
+        else:
+            rows = conn.execute(_refs_query(), {"cids": cids}).all()
+        return {str(cid): _Ref(int(i), OrderStatus(status),
+                               None if quantity is None else Decimal(quantity),
+                               None if limit is None else Decimal(limit), approved_by)
+                for i, cid, status, quantity, limit, approved_by in rows}
 
     def _submit_batch(self, order_ids: list[int],
                       requests: list[OrderRequest]) -> list[BrokerOrder]:
@@ -443,31 +479,35 @@ class BrokerService:
     def apply_many(self, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
                    ) -> None:
         """Book the broker's view of several orders in one transaction (idempotent per fill)."""
-        positions: list[PositionFact] = []
-        with self.db.begin() as conn:
-            booking = book_broker_orders(conn, results, status_events=True)
-            booked = booking.booked
-            if booked:
-                update_account(conn, self.account_id, booked)
-                positions = [_position_fact(row) for row in booking.positions]
-            tripped = None
-            # Only a sell realises P&L, so only a sell can move the breaker's inputs.
-            if any(b.side is OrderSide.SELL for b in booked):
-                self._after_sells(conn, booked)
-                portfolio = load_portfolio(conn, self.account_id)
-                before = self.breaker.state().tripped
-                state = self.breaker.check(
-                    conn, portfolio, self.limits,
-                    consecutive_losses=consecutive_losses(conn, self.account_id))
-                tripped = state.reason if state.tripped and not before else None
+        self._book(results, [])
+
+    def _book(self, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
+              facts: list[OrderFact], conn: sa.Connection | None = None) -> None:
+        """``apply_many``, publishing ``facts`` to the lake with the booking's own; on
+        PostgreSQL on ``conn`` if given (from ``_reader``)."""
+        booking = None
+        # Only a sell realises P&L (the profit sweep, the tier review and the breaker's
+        # inputs): batches with one are booked on the transactional path.
+        if self._fast_pg and not any(r.side is OrderSide.SELL and r.fills
+                                     for _, r, _ in results):
+            if conn is not None:
+                booking = book_and_account_pg(conn, self.account_id, results)
+            else:
+                with self._reader() as reader:
+                    booking = book_and_account_pg(reader, self.account_id, results)
+        tripped = None
+        if booking is None:
+            booking, tripped = self._book_tx(results)
+        booked = booking.booked
         if tripped is not None and self.notifier is not None:
             self.notifier.notify(Notification("circuit_breaker", "Circuit breaker tripped",
                                               tripped))
         # Hand-off to the lake DAG, after the commit: every order's state, its fills and
         # the positions they moved.
-        self.lake.publish_many([*(_broker_order_fact(order_id, result)
-                                  for order_id, result, _ in results),
-                                *(_fact(b) for b in booked), *positions])
+        self.lake.publish_many([*facts, *(_broker_order_fact(order_id, result)
+                                          for order_id, result, _ in results),
+                                *(_fact(b) for b in booked),
+                                *(_position_fact(row) for row in booking.positions)])
         if booked:
             if self.on_fills is not None:
                 self.on_fills(booked)
@@ -476,6 +516,27 @@ class BrokerService:
                     self.notifier.notify(Notification(
                         "fill", f"Filled {b.side.value} {b.ticker}",
                         f"{b.fill.quantity} {b.ticker} @ {b.fill.price} (order {b.order_id})"))
+
+    def _book_tx(self, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
+                 ) -> tuple[Booking, str | None]:
+        """The booking in one transaction through SQLAlchemy (any dialect, sells too); the
+        circuit breaker's reason if this booking tripped it."""
+        with self.db.begin() as conn:
+            booking = book_broker_orders(conn, results, status_events=True)
+            booked = booking.booked
+            if booked:
+                update_account(conn, self.account_id, booked)
+            # Only a sell realises P&L, so only a sell can move the breaker's inputs.
+            if any(b.side is OrderSide.SELL for b in booked):
+                self._after_sells(conn, booked)
+                portfolio = load_portfolio(conn, self.account_id)
+                before = self.breaker.state().tripped
+                state = self.breaker.check(
+                    conn, portfolio, self.limits,
+                    consecutive_losses=consecutive_losses(conn, self.account_id))
+                if state.tripped and not before:
+                    return booking, state.reason
+        return booking, None
 
     def _after_sells(self, conn: sa.Connection, booked: list[BookedFill]) -> None:
         """Sweep realised profit into the reserve and review the account's risk tier."""
