@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from realtime.prepared import prepared_names
 from stonks.db.conflict import conflict_insert, table_of
 
 __all__ = [
@@ -145,7 +146,6 @@ def _run(conn: sa.Connection, text: str) -> sa.CursorResult[Any]:
 
 #: SQLSTATEs of a missing prepared statement and of a cached plan the schema outdated.
 _MISSING_STATEMENT, _STALE_PLAN = "26000", "0A000"
-_PREPARED_KEY = "realtime.sql.prepared"
 
 
 def _uses_prepared(conn: sa.Connection) -> bool:
@@ -154,11 +154,7 @@ def _uses_prepared(conn: sa.Connection) -> bool:
 
 
 def _prepared(conn: sa.Connection) -> set[str]:
-    info = conn.connection.info
-    names: set[str] | None = info.get(_PREPARED_KEY)
-    if names is None:
-        names = info[_PREPARED_KEY] = set()
-    return names
+    return prepared_names(conn)
 
 
 def _prepare(conn: sa.Connection, specs: Iterable[_Spec], *, again: bool = False) -> None:

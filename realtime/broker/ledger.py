@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from realtime.broker.base import BrokerOrder, Fill
+from realtime.prepared import prepared_names
 from realtime.sql import insert_ignore, insert_statement, table_of
 from stonks.models.enums import OrderSide
 from stonks.models.orders import BrokerAccount, Order, OrderEvent, OrderStatus
@@ -622,29 +623,28 @@ def book_and_account_pg(
 
 
 def prepare_once(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
-    """Prepare ``statements`` (name, parameter types, text) on ``conn``'s session unless
-    this pooled connection has them already (noted in its ``info``; looked up on the
-    server the first time, so a statement prepared before is never prepared twice)."""
-    info = conn.connection.info
-    dbapi = conn.connection.dbapi_connection
-    key = ("stonks_prepared", statements[0][0])
-    if info.get(key) is dbapi:
+    """Prepare ``statements`` (name, parameter types, text) on ``conn``'s session unless it
+    has them already (``realtime.prepared`` keeps the names, and drops them all now and
+    then to re-plan; the server is asked the first time, so a statement prepared before is
+    never prepared twice)."""
+    names = prepared_names(conn)
+    wanted = [name for name, _, _ in statements if name not in names]
+    if not wanted:
         return
-    names = [name for name, _, _ in statements]
     have = set(conn.exec_driver_sql(
         "SELECT name FROM pg_prepared_statements WHERE name = ANY(%(names)s)",
-        {"names": names}).scalars())
+        {"names": wanted}).scalars())
     missing = [f"PREPARE {name} ({types}) AS {text}" for name, types, text in statements
-               if name not in have]
+               if name in wanted and name not in have]
     if missing:
         conn.exec_driver_sql(";\n".join(missing), execution_options={"no_parameters": True})
-    info[key] = dbapi
+    names.update(wanted)
 
 
 def forget_prepared(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
     """Look ``statements`` up again before their next use on ``conn`` (after an error)."""
     with contextlib.suppress(sa.exc.SQLAlchemyError):  # a broken connection: a new one
-        conn.connection.info.pop(("stonks_prepared", statements[0][0]), None)
+        prepared_names(conn).difference_update(name for name, _, _ in statements)
 
 
 def _rollback(conn: sa.Connection) -> None:

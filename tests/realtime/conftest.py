@@ -13,6 +13,7 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from realtime import prepared
 from realtime.replay import buy_candidates, session_moments
 from realtime.sql import table_of
 from stonks.config import Settings, load_settings
@@ -152,3 +153,9 @@ def alpaca_service(db: Engine, client: redis.Redis, settings: Settings) -> Itera
         yield BrokerService(db, client, settings, broker, account_id, "alpaca-paper")
     finally:
         broker.close()
+
+
+@pytest.fixture(autouse=True)
+def _plans_kept_through_a_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that count statements must not see the periodic re-planning of a slow run."""
+    monkeypatch.setattr(prepared, "REPLAN_INTERVAL_S", 3600.0)

@@ -166,10 +166,13 @@ def test_signals_read_without_validation_equal_validated_ones(
 
 
 def test_the_aggregation_read_returns_what_load_weighted_signals_returns(
-        db_engine: Engine, layered: dict[str, int]) -> None:
+        db_engine: Engine, layered: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     """On PostgreSQL in autocommit mode the aggregation reads through a server-side prepared
     statement; on any connection it returns what ``load_weighted_signals`` does."""
+    from realtime import prepared
     from realtime.aggregation.signals import load_signals_batch
+
+    monkeypatch.setattr(prepared, "REPLAN_INTERVAL_S", 3600.0)  # no re-planning mid-test
 
     windows = [("AAPL", T0 - timedelta(days=1), T0 + timedelta(days=4)),
                ("AAPL", T0, T0 + timedelta(hours=1)), ("MSFT", T0, T0 + timedelta(days=4)),

@@ -1,0 +1,57 @@
+"""Server-side prepared statements: prepared once per session, re-planned as tables grow."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from realtime import prepared
+from realtime.prepared import PreparedStatement, execute_prepared, prepared_names
+
+LOOKUP = PreparedStatement(
+    "test_lookup", "PREPARE test_lookup(text[]) AS SELECT id FROM grow WHERE key = ANY($1)",
+    "EXECUTE test_lookup(%(keys)s)")
+
+
+def _plan(conn: sa.Connection) -> str:
+    rows = conn.exec_driver_sql("EXPLAIN EXECUTE test_lookup(%(keys)s)",
+                                {"keys": ["k1", "k2"]}).scalars()
+    return "\n".join(rows)
+
+
+def test_a_plan_made_on_a_tiny_table_is_replaced_once_the_interval_has_passed(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    monkeypatch.setattr(prepared, "REPLAN_INTERVAL_S", 3600.0)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE grow (id bigserial PRIMARY KEY, key text UNIQUE)")
+            conn.exec_driver_sql("INSERT INTO grow (key) SELECT 'k' || g "
+                                 "FROM generate_series(1, 40) g")
+            conn.exec_driver_sql("VACUUM ANALYZE grow")  # as autovacuum does early on
+            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            assert execute_prepared(conn, LOOKUP, {"keys": ["k1"]}).scalars().all() == [1]
+            conn.exec_driver_sql("INSERT INTO grow (key) SELECT 'k' || g "
+                                 "FROM generate_series(41, 50000) g")
+            assert "Seq Scan" in _plan(conn), "the plan of the empty table is kept"
+            assert execute_prepared(conn, LOOKUP, {"keys": ["k7"]}).scalars().all() == [7]
+
+            monkeypatch.setattr(prepared, "REPLAN_INTERVAL_S", 0.0)
+            assert execute_prepared(conn, LOOKUP, {"keys": ["k7"]}).scalars().all() == [7]
+            assert "Index" in _plan(conn), "re-prepared: planned for the table as it is now"
+            assert prepared_names(conn) == set(), "every statement is dropped when due"
+    finally:
+        engine.dispose()
+
+
+def test_a_statement_the_session_lost_is_prepared_again(pg_url: str) -> None:
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE grow (id bigserial PRIMARY KEY, key text UNIQUE)")
+            conn.exec_driver_sql("INSERT INTO grow (key) VALUES ('k1')")
+            assert execute_prepared(conn, LOOKUP, {"keys": ["k1"]}).scalars().all() == [1]
+            conn.exec_driver_sql("DEALLOCATE ALL")
+            assert execute_prepared(conn, LOOKUP, {"keys": ["k1"]}).scalars().all() == [1]
+    finally:
+        engine.dispose()
