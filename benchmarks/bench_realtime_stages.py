@@ -45,12 +45,16 @@ from tests.realtime.pipeline import build_all
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds per batch size")
+    parser.add_argument("--transport", choices=("unix", "tcp"), default="unix",
+                        help="Unix-domain sockets (as bench_realtime.py) or TCP on 127.0.0.1")
     args = parser.parse_args()
     rounds = {1: 20, 10: 6, 50: 2} if args.quick else {1: 60, 10: 20, 50: 6}
     work = Path(tempfile.mkdtemp(prefix="bench-stages-"))
     pg = PostgresServer()
-    url = pg.start()
-    rs = RedisServer(work / "redis", port=free_port(), persistent=False)
+    pg.start()
+    url = pg.socket_url if args.transport == "unix" else pg.url
+    rs = RedisServer(work / "redis", port=0 if args.transport == "unix" else free_port(),
+                     persistent=False)
     rs.start()
     try:
         upgrade(url)
