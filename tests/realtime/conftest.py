@@ -56,6 +56,18 @@ def db(migrated_pg_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite database with the tracked companies, for the portable path."""
+    upgrade(sqlite_url)
+    engine = create_engine_for(sqlite_url)
+    seed_companies(engine, TRACKED)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def realtime_env(database_url: str, redis_url: str, **extra: Any) -> dict[str, str]:
     """STONKS_* variables for worker and API subprocesses."""
     env = {"STONKS_DATABASE_URL": database_url, "STONKS_REDIS_URL": redis_url,

@@ -3,7 +3,6 @@ trend rows after the hand-off, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,6 @@ from realtime.messages import RecommendationJob
 from realtime.sql import table_of
 from realtime.workers.runtime import Worker, build_worker
 from stonks import redis_keys
-from stonks.db.engine import create_engine_for
-from stonks.db.migrate import upgrade
 from stonks.models.signal_engine import SignalEngineOutput
 from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
 from stonks.queues import Producer
@@ -28,7 +25,6 @@ from tests.realtime.conftest import (
     insert_news_signal,
     make_settings,
     recent,
-    seed_companies,
 )
 from tests.realtime.pipeline import write_fundamentals
 
@@ -123,17 +119,6 @@ def test_on_postgres_only_the_read_precedes_the_hand_off(
     assert seen == [("EXECUTE", 1), ("EXECUTE", 2)]
     assert (_count(db, TrendWindow), _count(db, TrendHistory), _count(db, TrendProjection)) \
         == (3, 6, 12)
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    engine = create_engine_for(sqlite_url)
-    seed_companies(engine, TRACKED)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])

@@ -19,10 +19,10 @@ from realtime.broker.base import BrokerOrder, Fill
 from realtime.broker.ledger import (
     Booking,
     apply_broker_orders,
-    book_and_account_pg,
     book_broker_orders,
     update_account,
 )
+from realtime.broker.ledger_pg import book_and_account_pg
 from realtime.sql import table_of
 from stonks.config import Settings
 from stonks.models.enums import OrderSide
@@ -321,19 +321,15 @@ def test_the_same_fill_booked_from_two_connections_at_once_is_booked_once(db: En
             ("AAPL", Decimal(10)), ("MSFT", Decimal(4))]
 
 
-def test_the_prepared_intents_write_what_the_transactional_path_writes(
-    db: Engine, settings: Settings, client: redis.Redis,
-) -> None:
-    from realtime.broker.service import _Gated
+def test_the_prepared_intents_write_what_the_transactional_path_writes(db: Engine) -> None:
+    from realtime.broker.intents import Gated, write_intents_pg, write_intents_tx
     from realtime.messages import BrokerOrderJob
     from stonks.models.risk import RiskEvaluation
 
     account = _account(db, "intents")
-    service = BrokerService(db, client, settings, SimulatedBroker(client, "intents", settings),
-                            account, "intents")
     at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
-    def batch(prefix: str) -> list[tuple[BrokerOrderJob, _Gated]]:
+    def batch(prefix: str) -> list[tuple[BrokerOrderJob, Gated]]:
         out = []
         for n, status in enumerate([OrderStatus.SUBMITTING, OrderStatus.REJECTED,
                                     OrderStatus.PENDING_APPROVAL]):
@@ -341,7 +337,7 @@ def test_the_prepared_intents_write_what_the_transactional_path_writes(
                                  ticker="AAPL", side=OrderSide.BUY, quantity=Decimal("1.5"),
                                  reference_price=Decimal("250.25"), as_of=AT, origin_at=at,
                                  exits={"sector": "Tech", "stop_loss": 240.5})
-            gated = _Gated(status=status, evaluation={
+            gated = Gated(status=status, evaluation={
                 "scope": "order", "approved": status is not OrderStatus.REJECTED,
                 "checks": {"buying_power": {"passed": True, "value": "375.38"}},
                 "reasons": [] if status is not OrderStatus.REJECTED else ["too big"],
@@ -358,11 +354,11 @@ def test_the_prepared_intents_write_what_the_transactional_path_writes(
         return out
 
     with db.begin() as conn:
-        slow = service._write_intents_tx(conn, batch("a"), [])
+        slow = write_intents_tx(conn, account, batch("a"), [])
     with db.connect() as conn:
         autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
-        fast = service._write_intents_pg(autocommit, batch("b"))
-        again = service._write_intents_pg(autocommit, batch("b"))
+        fast = write_intents_pg(autocommit, account, batch("b"))
+        again = write_intents_pg(autocommit, account, batch("b"))
     assert len(slow) == len(fast) == 3 and again == {}  # written once per client_order_id
     o, e, r = table_of(Order), table_of(OrderEvent), table_of(RiskEvaluation)
     drop = {"id", "created_at", "updated_at", "order_id"}

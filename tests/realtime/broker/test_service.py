@@ -3,7 +3,7 @@ round trip, and a job redelivered after a crash at the broker places and books o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,13 +18,11 @@ from realtime.broker.base import BrokerOrder, OrderRequest
 from realtime.messages import BrokerOrderJob
 from realtime.sql import table_of
 from stonks.config import Settings
-from stonks.db.engine import create_engine_for
-from stonks.db.migrate import upgrade
 from stonks.models.enums import OrderSide
 from stonks.models.orders import BrokerAccount, Order, OrderEvent, OrderStatus
 from stonks.models.portfolio import PortfolioSnapshot, Position
 from stonks.models.risk import RiskEvaluation
-from tests.realtime.conftest import TRACKED, TRADE_DAY, make_settings, seed_companies
+from tests.realtime.conftest import TRADE_DAY, make_settings
 
 
 class _Crash(Exception):
@@ -129,17 +127,6 @@ def test_a_job_redelivered_after_a_crash_at_the_broker_places_and_books_once(
     fills = [e.event_key for e in _rows(db, OrderEvent) if e.event_key.startswith("fill:")]
     assert sorted(fills) == ["fill:sim-c2-1", "fill:sim-c3-1"]
     assert len(_rows(db, RiskEvaluation)) == 2  # gated once each
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    engine = create_engine_for(sqlite_url)
-    seed_companies(engine, TRACKED)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
