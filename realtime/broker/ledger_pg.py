@@ -184,8 +184,11 @@ _PREPARED = (
 )
 #: Run the prepared statements with their generic plan (planned once): by default the
 #: server keeps planning array and JSON parameters anew every time (its generic cost
-#: estimate looks worse), which costs more than running them. Local to the transaction.
-GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+#: estimate looks worse), which costs more than running them. Every lookup here goes by a
+#: primary or unique key, so sequential scans are ruled out: a generic plan made while the
+#: tables were tiny would otherwise scan them (once per position, in the semi-join) as they
+#: grow, until the next re-planning (``realtime.prepared``). Local to the transaction.
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off"
 _RUN_READ = (f"BEGIN; {GENERIC_PLANS}; EXECUTE stonks_booking_lock(%(ids)s, %(account)s); "
              "EXECUTE stonks_booking_read(%(ids)s, %(account)s, %(keys)s)")
 _RUN_WRITE = "EXECUTE stonks_booking_write(%s, %s, %s, %s, %s, %s, %s); COMMIT"
