@@ -14,8 +14,13 @@ slower with the table. Re-planning every few seconds costs one planning per stat
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,3 +81,43 @@ def execute_prepared(conn: sa.Connection, statement: PreparedStatement,
             conn.exec_driver_sql(f"DEALLOCATE {statement.name}")
         conn.exec_driver_sql(statement.prepare)
         return conn.exec_driver_sql(statement.execute, params)
+
+
+def prepare_once(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
+    """Prepare ``statements`` (name, parameter types, text) on ``conn``'s session unless it
+    has them already; the server is asked first, so a statement prepared before (and
+    forgotten here after an error) is never prepared twice."""
+    names = prepared_names(conn)
+    wanted = [name for name, _, _ in statements if name not in names]
+    if not wanted:
+        return
+    have = set(conn.exec_driver_sql(
+        "SELECT name FROM pg_prepared_statements WHERE name = ANY(%(names)s)",
+        {"names": wanted}).scalars())
+    missing = [f"PREPARE {name} ({types}) AS {text}" for name, types, text in statements
+               if name in wanted and name not in have]
+    if missing:
+        conn.exec_driver_sql(";\n".join(missing), execution_options={"no_parameters": True})
+    names.update(wanted)
+
+
+def forget_prepared(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
+    """Look ``statements`` up again before their next use on ``conn`` (after an error)."""
+    with contextlib.suppress(sa.exc.SQLAlchemyError):  # a broken connection: a new one
+        prepared_names(conn).difference_update(name for name, _, _ in statements)
+
+
+def _document_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # as the column type refuses it on the SQLAlchemy path
+            raise ValueError(f"naive datetime {value.isoformat()} refused")
+        return value.isoformat()
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+#: A JSON document of rows for the prepared statements: decimals as their exact text,
+#: timestamps in ISO form (aware ones only), the rest as JSON has it.
+document = json.JSONEncoder(default=_document_value, allow_nan=False,
+                            separators=(",", ":")).encode

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from realtime.prepared import prepared_names
+from realtime.prepared import MISSING_STATEMENT, STALE_PLAN, prepared_names
+from realtime.prepared import document as encode_document
 from stonks.db.conflict import conflict_insert, table_of
 
 __all__ = [
@@ -144,8 +143,6 @@ def _run(conn: sa.Connection, text: str) -> sa.CursorResult[Any]:
 # string ran as its own implicit transaction, so it is simply prepared again and re-sent;
 # inside an open transaction that error would abort the caller's work.
 
-#: SQLSTATEs of a missing prepared statement and of a cached plan the schema outdated.
-_MISSING_STATEMENT, _STALE_PLAN = "26000", "0A000"
 
 
 def _uses_prepared(conn: sa.Connection) -> bool:
@@ -166,7 +163,7 @@ def _prepare(conn: sa.Connection, specs: Iterable[_Spec], *, again: bool = False
             try:  # gone already, or outdated: either way it is prepared afresh below
                 _run(conn, f"DEALLOCATE {name}")
             except sa.exc.DBAPIError as exc:
-                if getattr(exc.orig, "pgcode", None) != _MISSING_STATEMENT:
+                if getattr(exc.orig, "pgcode", None) != MISSING_STATEMENT:
                     raise
     if missing:
         _run(conn, ";".join(spec.prepare for spec in missing.values()))
@@ -184,7 +181,7 @@ def _run_rendered(conn: sa.Connection, rendered: Sequence[_Rendered]) -> sa.Curs
     try:
         return _run(conn, text)
     except sa.exc.DBAPIError as exc:
-        if getattr(exc.orig, "pgcode", None) not in (_MISSING_STATEMENT, _STALE_PLAN):
+        if getattr(exc.orig, "pgcode", None) not in (MISSING_STATEMENT, STALE_PLAN):
             raise
     _prepare(conn, specs, again=True)
     return _run(conn, text)
@@ -371,14 +368,6 @@ def _spec(dialect: Dialect, table: sa.Table, keys: tuple[str, ...],
     )
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"no JSON form for {type(value).__name__}")
-
-
-_dump_rows = json.JSONEncoder(default=_json_default, allow_nan=False,
-                              separators=(",", ":")).encode
 _UNSEEN = object()
 
 
@@ -436,7 +425,7 @@ def _render(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, An
                 raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__name__}) "
                                             f"{exc}", spec.prefix, None, exc) from exc
             try:
-                document = _dump_rows(list(zip(*columns, strict=True)))
+                document = encode_document(list(zip(*columns, strict=True)))
             except (TypeError, ValueError):
                 return None  # a value JSON cannot carry exactly (NaN, bytes, ...)
             literal = cursor.mogrify("%s", (document,)).decode("ascii")

@@ -19,8 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime.broker.ledger_pg import GENERIC_PLANS, document, forget_prepared, prepare_once
+from realtime.broker.ledger_pg import GENERIC_PLANS
 from realtime.messages import BrokerOrderJob
+from realtime.prepared import document, forget_prepared, prepare_once
 from realtime.sql import insert_ignore_many, insert_statement, table_of
 from stonks.models.orders import Order, OrderEvent, OrderStatus
 from stonks.models.risk import RiskEvaluation

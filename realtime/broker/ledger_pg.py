@@ -11,7 +11,6 @@ transactional path, so both paths book the same rows.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ from realtime.broker.ledger import (
     order_rows,
     plan,
 )
-from realtime.prepared import prepared_names
+from realtime.prepared import document, forget_prepared, prepare_once
 from stonks.models.enums import OrderSide
 from stonks.models.portfolio import PositionStatus
 
@@ -216,22 +215,6 @@ def _json_row(text: str) -> _Row:
     return row
 
 
-def _document_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # as the column type refuses it on the other path
-            raise ValueError(f"naive datetime {value.isoformat()} refused")
-        return value.isoformat()
-    raise TypeError(f"no JSON form for {type(value).__name__}")
-
-
-#: A JSON document of rows for the prepared statements: decimals as their exact text,
-#: timestamps in ISO form (aware ones only), the rest as JSON has it.
-document = json.JSONEncoder(default=_document_value, allow_nan=False,
-                            separators=(",", ":")).encode
-
-
 def book_and_account_pg(
     conn: sa.Connection, account_id: int,
     results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
@@ -259,31 +242,6 @@ def book_and_account_pg(
         _rollback(conn)
         raise
     return booking
-
-
-def prepare_once(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
-    """Prepare ``statements`` (name, parameter types, text) on ``conn``'s session unless it
-    has them already (``realtime.prepared`` keeps the names, and drops them all now and
-    then to re-plan; the server is asked the first time, so a statement prepared before is
-    never prepared twice)."""
-    names = prepared_names(conn)
-    wanted = [name for name, _, _ in statements if name not in names]
-    if not wanted:
-        return
-    have = set(conn.exec_driver_sql(
-        "SELECT name FROM pg_prepared_statements WHERE name = ANY(%(names)s)",
-        {"names": wanted}).scalars())
-    missing = [f"PREPARE {name} ({types}) AS {text}" for name, types, text in statements
-               if name in wanted and name not in have]
-    if missing:
-        conn.exec_driver_sql(";\n".join(missing), execution_options={"no_parameters": True})
-    names.update(wanted)
-
-
-def forget_prepared(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
-    """Look ``statements`` up again before their next use on ``conn`` (after an error)."""
-    with contextlib.suppress(sa.exc.SQLAlchemyError):  # a broken connection: a new one
-        prepared_names(conn).difference_update(name for name, _, _ in statements)
 
 
 def _rollback(conn: sa.Connection) -> None:

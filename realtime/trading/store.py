@@ -24,7 +24,6 @@ on one connection, each write in its own transaction.
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
-from realtime.prepared import PreparedStatement, execute_prepared
+from realtime.prepared import PreparedStatement, document, execute_prepared
 from realtime.risk.limits import current_tier
 from realtime.risk.portfolio import HeldPosition, PortfolioState, load_portfolio, portfolio_state
 from realtime.sql import insert_statement, table_of
@@ -146,8 +145,7 @@ class DecisionStore:
         if not rows:
             return {}
         if self._autocommit is not None:
-            payload = json.dumps([{**row, "n": n} for n, row in enumerate(rows)],
-                                 default=_json_default, allow_nan=False)
+            payload = document([{**row, "n": n} for n, row in enumerate(rows)])
             return {str(key): int(i) for i, key in self._run(
                 _WRITE, {"rows": payload, "now": now})}
         t = table_of(TradingDecision)
@@ -272,14 +270,6 @@ def _inputs_from_row(account_id: int, row: Any) -> BatchInputs:
     decisions = {d[0]: RecordedDecision(int(d[1]), d[2], _decimal(d[3]), _decimal(d[4]))
                  for d in recorded or ()}
     return BatchInputs(portfolio, rows, decisions)
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _read_statement() -> PreparedStatement:

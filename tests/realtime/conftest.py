@@ -46,26 +46,37 @@ def migrated_pg_url(pg_url: str) -> str:
     return pg_url
 
 
-@pytest.fixture
-def db(migrated_pg_url: str) -> Iterator[Engine]:
-    engine = create_engine_for(migrated_pg_url)
-    seed_companies(engine, TRACKED)
+@contextmanager
+def seeded_engine(url: str, tickers: tuple[str, ...] = TRACKED,
+                  **engine_options: Any) -> Iterator[Engine]:
+    """An engine on the migrated database ``url`` with ``tickers`` seeded; disposed after."""
+    upgrade(url)
+    engine = create_engine_for(url, **engine_options)
+    seed_companies(engine, tickers)
     try:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def db(pg_url: str) -> Iterator[Engine]:
+    with seeded_engine(pg_url) as engine:
+        yield engine
 
 
 @pytest.fixture
 def sqlite_db(sqlite_url: str) -> Iterator[Engine]:
     """A migrated SQLite database with the tracked companies, for the portable path."""
-    upgrade(sqlite_url)
-    engine = create_engine_for(sqlite_url)
-    seed_companies(engine, TRACKED)
-    try:
+    with seeded_engine(sqlite_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def each_dialect_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database URL, once per supported dialect."""
+    return str(request.getfixturevalue("pg_url" if request.param == "postgresql"
+                                       else "sqlite_url"))
 
 
 def realtime_env(database_url: str, redis_url: str, **extra: Any) -> dict[str, str]:

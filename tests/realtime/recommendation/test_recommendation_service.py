@@ -21,29 +21,21 @@ from realtime.recommendation import RecommendationService
 from realtime.sql import table_of
 from stonks import redis_keys
 from stonks.config import Settings
-from stonks.db.engine import create_engine_for
-from stonks.db.migrate import upgrade
 from stonks.models import Company
 from stonks.models.recommendations import Recommendation, RecommendationEvidence
 from stonks.models.risk import RiskEvaluation
 from stonks.queues import Delivery
-from tests.realtime.conftest import make_settings, seed_companies
+from tests.realtime.conftest import make_settings, seeded_engine
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TICKERS = ("AAPL", "MSFT", "IBM")
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+@pytest.fixture
+def engine(each_dialect_url: str) -> Iterator[Engine]:
     """A migrated database with ``TICKERS`` seeded, on each supported dialect."""
-    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
-    upgrade(url)
-    db = create_engine_for(url)
-    seed_companies(db, TICKERS)
-    try:
+    with seeded_engine(each_dialect_url, TICKERS) as db:
         yield db
-    finally:
-        db.dispose()
 
 
 def settings_for(db: Engine, redis_url: str, **overrides: Any) -> Settings:
@@ -295,10 +287,8 @@ def test_a_repeated_evidence_reference_is_stored_once(
 def test_a_prepared_statement_lost_by_the_session_is_prepared_again(
     pg_url: str, redis_url: str, redis_client: redis.Redis,
 ) -> None:
-    upgrade(pg_url)
-    db = create_engine_for(pg_url, pool_size=1, max_overflow=0)  # one session, reused
-    try:
-        seed_companies(db, TICKERS)
+    # One session, reused.
+    with seeded_engine(pg_url, TICKERS, pool_size=1, max_overflow=0) as db:
         service = RecommendationService(db, redis_client, settings_for(db, redis_url))
         handle(service, make_job(db, "AAPL", "k-1"))
         with db.connect() as conn:  # the same session, behind the service's back
@@ -306,18 +296,13 @@ def test_a_prepared_statement_lost_by_the_session_is_prepared_again(
         handle(service, make_job(db, "MSFT", "k-2"))
         assert [r.idempotency_key for r in recommendations(db)] == ["k-1", "k-2"]
         assert len(announced(redis_client)) == 2
-    finally:
-        db.dispose()
 
 
 def test_the_session_goes_back_to_the_pool_transactional(
     pg_url: str, redis_url: str, redis_client: redis.Redis,
 ) -> None:
     # The store runs in autocommit; the next user of the same session must get transactions.
-    upgrade(pg_url)
-    db = create_engine_for(pg_url, pool_size=1, max_overflow=0)
-    try:
-        seed_companies(db, TICKERS)
+    with seeded_engine(pg_url, TICKERS, pool_size=1, max_overflow=0) as db:
         handle(RecommendationService(db, redis_client, settings_for(db, redis_url)),
                make_job(db, "AAPL", "k-1"))
         t = table_of(Company)
@@ -326,5 +311,3 @@ def test_the_session_goes_back_to_the_pool_transactional(
             conn.rollback()
         with db.connect() as conn:
             assert "renamed" not in conn.execute(sa.select(t.c.name)).scalars().all()
-    finally:
-        db.dispose()

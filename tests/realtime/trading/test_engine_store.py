@@ -24,28 +24,20 @@ from realtime.sql import table_of
 from realtime.trading import TradingEngine
 from stonks import redis_keys
 from stonks.config import Settings
-from stonks.db.engine import create_engine_for
-from stonks.db.migrate import upgrade
 from stonks.models.orders import TradingDecision
 from stonks.models.recommendations import Recommendation
-from tests.realtime.conftest import TRACKED, make_settings, seed_companies
+from tests.realtime.conftest import make_settings, seeded_engine
 
 #: Risk opened up so that a clean recommendation acts (every gate still runs).
 OPEN = {"risk_min_confidence": 0, "risk_max_correlation": 1, "risk_max_sector_fraction": 1}
 ORDERS = redis_keys.queue(redis_keys.QueueName.BROKER_ORDERS)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db(request: pytest.FixtureRequest) -> Iterator[Engine]:
+@pytest.fixture
+def db(each_dialect_url: str) -> Iterator[Engine]:
     """A migrated database with the tracked companies, on each supported dialect."""
-    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
-    upgrade(url)
-    engine = create_engine_for(url)
-    seed_companies(engine, TRACKED)
-    try:
+    with seeded_engine(each_dialect_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
