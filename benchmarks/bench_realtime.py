@@ -88,6 +88,17 @@ def prepare(db: Engine, work: Path, limit: int) -> tuple[datetime, list[str], Pa
     return trade_day, tickers, fundamentals
 
 
+def start_servers(work: Path, transport: str) -> tuple[PostgresServer, str, RedisServer]:
+    """A throwaway PostgreSQL (and its URL) and redis-server, reached by ``transport``:
+    ``unix`` (Unix-domain sockets) or ``tcp`` (127.0.0.1)."""
+    pg = PostgresServer()
+    pg.start()
+    rs = RedisServer(work / "redis", port=0 if transport == "unix" else free_port(),
+                     persistent=False)
+    rs.start()
+    return pg, pg.socket_url if transport == "unix" else pg.url, rs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s at the rate instead of 20 s")
@@ -100,12 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     duration = 5.0 if args.quick else 20.0
     work = Path(tempfile.mkdtemp(prefix="bench-realtime-"))
-    pg = PostgresServer()
-    pg.start()
-    pg_url = pg.socket_url if args.transport == "unix" else pg.url
-    rs = RedisServer(work / "redis", port=0 if args.transport == "unix" else free_port(),
-                     persistent=False)
-    rs.start()
+    pg, pg_url, rs = start_servers(work, args.transport)
     workers: subprocess.Popen[bytes] | None = None
     try:
         db_url = pg_url

@@ -26,16 +26,14 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_realtime import OPEN_RISK, prepare
+from bench_realtime import OPEN_RISK, prepare, start_servers
 
 from realtime.workers.runtime import default_queues
 from stonks import redis_keys
 from stonks.db.engine import create_engine_for
 from stonks.db.migrate import upgrade
-from stonks.embedded import RedisServer
 from stonks.queues import Producer
 from stonks.weighted_signals import AggregationJob
-from tests.harness.postgres import PostgresServer, free_port
 from tests.realtime.conftest import (
     make_settings,
 )
@@ -50,12 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     rounds = {1: 20, 10: 6, 50: 2} if args.quick else {1: 60, 10: 20, 50: 6}
     work = Path(tempfile.mkdtemp(prefix="bench-stages-"))
-    pg = PostgresServer()
-    pg.start()
-    url = pg.socket_url if args.transport == "unix" else pg.url
-    rs = RedisServer(work / "redis", port=0 if args.transport == "unix" else free_port(),
-                     persistent=False)
-    rs.start()
+    pg, url, rs = start_servers(work, args.transport)
     try:
         upgrade(url)
         db = create_engine_for(url, pool_pre_ping=False)  # as the workers run it
