@@ -79,8 +79,8 @@ def _load(conn: sa.Connection, tickers: list[str], since: datetime,
         "since": _TIMESTAMP.process_bind_param(since, conn.dialect),
         "until": _TIMESTAMP.process_bind_param(until, conn.dialect),
     }
-    result = execute_prepared(conn, _prepared_signals(tuple(SignalLayer), conn.dialect), params)
-    return signals_from_rows(result.all())
+    rows = execute_prepared(conn, _prepared_signals(tuple(SignalLayer), conn.dialect), params)
+    return signals_from_rows(rows)
 
 
 def load_signals_batch(conn: sa.Connection,

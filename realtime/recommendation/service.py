@@ -331,7 +331,7 @@ class RecommendationService:
 def _execute_store(conn: sa.Connection, payload: str) -> Sequence[Any]:
     """Run the store statement, prepared once per session: planning it costs more than
     running it."""
-    return execute_prepared(conn, _PG_STORE, {"rows": payload}).all()
+    return execute_prepared(conn, _PG_STORE, {"rows": payload})
 
 
 def _pg_store_statement() -> str:

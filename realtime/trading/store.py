@@ -24,7 +24,6 @@ on one connection, each write in its own transaction.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
-from realtime.prepared import PreparedStatement, document, execute_prepared
+from realtime.kept_connection import KeptConnection
+from realtime.prepared import PreparedStatement, document
 from realtime.risk.limits import current_tier
 from realtime.risk.portfolio import HeldPosition, PortfolioState, load_portfolio, portfolio_state
 from realtime.sql import insert_statement, table_of
@@ -95,19 +95,12 @@ class DecisionStore:
     def __init__(self, db: Engine, account_id: int) -> None:
         self.db = db
         self.account_id = account_id
-        dialect = db.dialect
-        self._autocommit: Engine | None = (
-            db.execution_options(isolation_level="AUTOCOMMIT")
-            if dialect.name == "postgresql" and dialect.driver == "psycopg2" else None)
-        self._lock = threading.Lock()
-        self._conn: sa.Connection | None = None
+        self._kept = KeptConnection(db) if KeptConnection.supports(db) else None
 
     def close(self) -> None:
         """Close the kept connection."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        if self._kept is not None:
+            self._kept.close()
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -115,7 +108,7 @@ class DecisionStore:
              decision_keys: Sequence[str]) -> BatchInputs:
         """The account, the recommendations ``recommendation_ids`` and the decisions
         recorded under ``decision_keys``, as of one moment."""
-        if self._autocommit is not None:
+        if self._kept is not None:
             [row] = self._run(_READ, {"account": self.account_id,
                                       "ids": list(recommendation_ids),
                                       "keys": list(decision_keys)})
@@ -144,7 +137,7 @@ class DecisionStore:
         recorded by someone else)."""
         if not rows:
             return {}
-        if self._autocommit is not None:
+        if self._kept is not None:
             payload = document([{**row, "n": n} for n, row in enumerate(rows)])
             return {str(key): int(i) for i, key in self._run(
                 _WRITE, {"rows": payload, "now": now})}
@@ -158,7 +151,7 @@ class DecisionStore:
         """Set the status of the recommendations ``recommendation_ids`` to ``acted``."""
         if not recommendation_ids:
             return
-        if self._autocommit is not None:
+        if self._kept is not None:
             self._run(_MARK_ACTED, {"ids": list(recommendation_ids), "now": now})
             return
         r = table_of(Recommendation)
@@ -166,28 +159,12 @@ class DecisionStore:
             conn.execute(sa.update(r).where(r.c.id.in_(list(recommendation_ids))).values(
                 status=RecommendationStatus.ACTED.value, updated_at=now))
 
-    # ---- the kept connection (PostgreSQL) ------------------------------------------------
-
     def _run(self, statement: PreparedStatement, params: dict[str, Any]) -> list[Any]:
-        """The rows of ``statement`` run on the kept connection (opened, or replaced when
-        found broken, here; one more try on a fresh connection)."""
-        assert self._autocommit is not None
-        with self._lock:
-            for attempt in (1, 2):
-                if self._conn is None or self._conn.invalidated or self._conn.closed:
-                    self._conn = self._autocommit.connect()
-                    # Out of the pool: it takes no pool slot, and no pool clean-up (which
-                    # would fail on a server gone away) runs if it is garbage-collected.
-                    self._conn.connection.detach()
-                try:
-                    result = execute_prepared(self._conn, statement, params)
-                    return list(result) if result.returns_rows else []
-                except sa.exc.DBAPIError as exc:
-                    if not exc.connection_invalidated or attempt == 2:
-                        raise
-                    self._conn.close()
-                    self._conn = None
-        raise AssertionError("unreachable")
+        """The rows of ``statement`` on the kept connection; every statement here is safe
+        to send again (a read, an insert that skips recorded keys, a status update), so
+        once more on a fresh connection when the connection broke."""
+        assert self._kept is not None
+        return self._kept.run(statement, params, retry=True)
 
 
 # ---- the portable path ---------------------------------------------------------------------
