@@ -10,6 +10,9 @@ is ``orders.filled_at`` (stamped by the broker worker when the simulated fill is
 minus the job's ``created_at`` (stamped just before XADD). ``events_per_s`` is jobs
 published divided by the time until every job has left the pipeline (backlog included).
 
+``cpu_cores`` is the CPU each process group used over the run (PostgreSQL, Redis, each worker,
+this driver), in cores, read from /proc (Linux).
+
 Risk settings are opened up so that every job trades (no dedupe/cooldown, tiny Kelly
 fraction on a large account, no correlation cap); gates still run and are recorded.
 The last line printed is one JSON object.
@@ -99,6 +102,42 @@ def start_servers(work: Path, transport: str) -> tuple[PostgresServer, str, Redi
     return pg, pg.socket_url if transport == "unix" else pg.url, rs
 
 
+def _cpu_seconds(pid: str) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_groups(postmaster: int, redis_pid: int | None, workers: int) -> dict[str, list[str]]:
+    """The processes of the run by what they are: PostgreSQL (the postmaster and its
+    children), Redis, each worker (by queue) and this driver. Linux ``/proc`` only."""
+    groups: dict[str, list[str]] = {"postgresql": [str(postmaster)], "redis": [],
+                                    "driver": [str(os.getpid())]}
+    if redis_pid is not None:
+        groups["redis"].append(str(redis_pid))
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if ppid == postmaster:
+            groups["postgresql"].append(entry.name)
+        elif ppid == workers and b"--one" in argv:
+            queue = argv[argv.index(b"--one") + 1].decode()
+            groups.setdefault(f"worker_{queue}", []).append(entry.name)
+    return groups
+
+
+def cpu_snapshot(groups: dict[str, list[str]]) -> dict[str, float]:
+    return {name: sum(_cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s at the rate instead of 20 s")
@@ -134,6 +173,11 @@ def main() -> int:
         orders = table_of(Order)
         with db.connect() as conn:
             warm = conn.execute(sa.select(sa.func.max(orders.c.id))).scalar() or 0
+        postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+        redis_pid = rs.status().pid if sys.platform == "linux" else None
+        groups = cpu_groups(postmaster, redis_pid, workers.pid) if sys.platform == "linux" \
+            else {}
+        cpu_before = cpu_snapshot(groups)
         start = time.perf_counter()
         sent = 0
         tick = 0.01
@@ -154,6 +198,8 @@ def main() -> int:
             time.sleep(max(0.0, next_tick - time.perf_counter()))
         drain(client, 300)
         total = time.perf_counter() - start
+        cpu_after = cpu_snapshot(groups)
+        cores = {name: round((cpu_after[name] - cpu_before[name]) / total, 2) for name in groups}
         decisions, recommendations = table_of(TradingDecision), table_of(Recommendation)
         with db.connect() as conn:
             rows = conn.execute(
@@ -181,6 +227,7 @@ def main() -> int:
                 name: round(float(np.percentile([d.total_seconds() * 1000 for d in values],
                                                 50)), 2) if values else None
                 for name, values in segments.items()},
+            "cpu_cores": {**cores, "total": round(sum(cores.values()), 2)} if cores else None,
             "rate_offered": args.rate, "concurrency": args.concurrency,
             "transport": args.transport,
             "seconds": round(total, 2), "tickers": len(tickers),
