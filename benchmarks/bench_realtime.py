@@ -143,7 +143,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="5 s at the rate instead of 20 s")
     parser.add_argument("--rate", type=float, default=500.0, help="jobs per second")
     parser.add_argument("--tickers", type=int, default=60)
-    parser.add_argument("--concurrency", type=int, default=1, help="worker processes per queue")
+    parser.add_argument("--concurrency", default="1",
+                        help="worker processes per queue: N, or QUEUE=N,… (1 for the others)")
     parser.add_argument("--transport", choices=("unix", "tcp"), default="unix",
                         help="how workers reach PostgreSQL and Redis on this host: Unix-domain "
                              "sockets (the embedded default's transport) or TCP on 127.0.0.1")
@@ -163,7 +164,7 @@ def main() -> int:
                "STONKS_TRADING_WATERMARK_POLL_S": "3600",
                "STONKS_BROKER_POLL_INTERVAL_S": "3600"}
         workers = subprocess.Popen([sys.executable, "-m", "realtime.workers",
-                                    "--concurrency", str(args.concurrency)], env=env,
+                                    "--concurrency", args.concurrency], env=env,
                                    start_new_session=True)
         client = redis.Redis.from_url(rs.url)
         producer = Producer(client, redis_keys.QueueName.AGGREGATION)

@@ -2,8 +2,8 @@
 
 ``--queues`` picks the queues (default: all; the thesis rewriter only when an LLM is
 configured, so a no-LLM deployment runs no idle worker for it), ``--concurrency`` the
-processes per queue; each process is one consumer in the queue's group, so more processes
-scale out.
+processes per queue: ``N`` for every queue, or ``queue=N,…`` for some (1 for the others);
+each process is one consumer in the queue's group, so more processes scale out.
 ``--one QUEUE`` runs a single consumer in this process (what each child runs).
 """
 
@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from types import FrameType
 
 from realtime.workers.runtime import QUEUES, build_worker, default_queues
@@ -52,10 +53,34 @@ def run_one(queue: str, slot: int) -> int:
     return 0
 
 
-def supervise(queues: list[str], concurrency: int) -> int:
+def parse_concurrency(spec: str, queues: Sequence[str]) -> dict[str, int]:
+    """Processes per queue from ``N`` (every queue) or ``queue=N,…`` (1 for the rest);
+    ValueError says what is wrong."""
+    spec = spec.strip()
+    if spec.isdigit():
+        counts = dict.fromkeys(queues, int(spec))
+    else:
+        counts = dict.fromkeys(queues, 1)
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            queue, sep, number = part.partition("=")
+            queue, number = queue.strip(), number.strip()
+            if not sep or not number.isdigit():
+                raise ValueError(f"--concurrency: {part!r} is not QUEUE=N")
+            if queue not in counts:
+                raise ValueError(f"--concurrency: {queue!r} is not one of the queues run "
+                                 f"({','.join(queues)})")
+            counts[queue] = int(number)
+    if any(n < 1 for n in counts.values()):
+        raise ValueError("--concurrency must be >= 1 for every queue")
+    return counts
+
+
+def supervise(queues: dict[str, int]) -> int:
+    """Run ``count`` worker processes for each queue; stop them all on SIGTERM/SIGINT or
+    when one exits unexpectedly."""
     children: list[subprocess.Popen[bytes]] = []
-    for queue in queues:
-        for slot in range(concurrency):
+    for queue, count in queues.items():
+        for slot in range(count):
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "realtime.workers", "--one", queue, "--slot", str(slot)]))
     stopping = False
@@ -89,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--queues", help=f"comma-separated subset of {','.join(QUEUES)} "
                                          "(default: all; thesis only with an LLM configured)")
-    parser.add_argument("--concurrency", type=int, default=1, help="processes per queue")
+    parser.add_argument("--concurrency", default="1",
+                        help="processes per queue: N for every queue, or QUEUE=N,… (1 for "
+                             "the others)")
     parser.add_argument("--one", metavar="QUEUE", help=argparse.SUPPRESS)
     parser.add_argument("--slot", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -100,9 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     named = args.queues or ",".join(default_queues(get_settings()))
     queues = [q.strip() for q in named.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(QUEUES))
-    if unknown or args.concurrency < 1:
-        parser.error(f"unknown queues {unknown}" if unknown else "--concurrency must be >= 1")
-    return supervise(queues, args.concurrency)
+    if unknown:
+        parser.error(f"unknown queues {unknown}")
+    try:
+        counts = parse_concurrency(args.concurrency, queues)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return supervise(counts)
 
 
 if __name__ == "__main__":

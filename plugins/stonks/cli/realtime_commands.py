@@ -22,7 +22,7 @@ def _workers(args: argparse.Namespace) -> int:
     extra = []
     if args.queues:
         extra += ["--queues", args.queues]
-    extra += ["--concurrency", str(args.concurrency)]
+    extra += ["--concurrency", args.concurrency]
     return _exec("realtime.workers", extra)
 
 
@@ -42,7 +42,9 @@ def register(commands: Any) -> None:
     workers.add_argument("--queues", help="comma-separated: aggregation,recommendation,"
                                           "trading,broker_orders,thesis (default: all; "
                                           "thesis only when an LLM is configured)")
-    workers.add_argument("--concurrency", type=int, default=1, help="processes per queue")
+    workers.add_argument("--concurrency", default="1",
+                         help="processes per queue: N for every queue, or QUEUE=N,… (1 for "
+                              "the others), e.g. broker_orders=2")
     workers.set_defaults(handler=_workers)
     api = sub.add_parser("api", help="the control API under uvicorn")
     api.add_argument("--host")
