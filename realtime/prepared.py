@@ -150,6 +150,8 @@ def _document_value(value: Any) -> Any:
 
 
 #: A JSON document of rows for the prepared statements: decimals as their exact text,
-#: timestamps in ISO form (aware ones only), the rest as JSON has it.
+#: timestamps in ISO form (aware ones only: a naive one raises), the rest as JSON has it. A
+#: float NaN or infinity raises (JSON has neither; a caller that can store them takes a
+#: path with bound parameters, see ``realtime.sql``), never quietly becomes null.
 document = json.JSONEncoder(default=_document_value, allow_nan=False,
                             separators=(",", ":")).encode

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from realtime.prepared import MISSING_STATEMENT, STALE_PLAN, prepared_names
+from realtime.prepared import MISSING_STATEMENT, STALE_PLAN, fetch_rows, prepared_names
 from realtime.prepared import document as encode_document
 from stonks.db.conflict import conflict_insert, table_of
 
@@ -45,16 +45,19 @@ __all__ = [
 
 #: Rows per multi-row ``VALUES`` statement (SQLAlchemy's insertmanyvalues page size).
 PAGE_ROWS = 1000
-_NO_PARAMETERS = {"no_parameters": True}
 
 
 class BulkWrite(NamedTuple):
-    """Rows for one table: upserted on ``conflict`` (``update``) or inserted unless present."""
+    """Rows for one table: upserted on ``conflict`` (``update``) or inserted unless present.
+
+    A row is a mapping of column key to value or, with ``keys``, a sequence of the values
+    of ``keys`` in that order (no dictionary to build or look up per value)."""
 
     table: sa.Table
-    rows: list[dict[str, Any]]
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
     conflict: Sequence[str]
     update: bool
+    keys: tuple[str, ...] | None = None
 
 
 def insert_statement(conn: sa.Connection, table: sa.Table) -> Any:
@@ -68,7 +71,8 @@ def insert_ignore(
     """Insert ``row`` unless it conflicts on ``conflict``; the new id, or None if it existed."""
     fast = _render(conn, table, [row], conflict, update=False, returning_id=True)
     if fast is not None:
-        value = _run_rendered(conn, fast).scalar_one_or_none()
+        found = _run_rendered(conn, fast)
+        value = found[0][0] if found else None
     else:
         statement = insert_statement(conn, table).values(**row).on_conflict_do_nothing(
             index_elements=list(conflict)).returning(table.c.id)
@@ -82,7 +86,8 @@ def upsert(
     """Insert ``row`` or update the existing one on ``conflict``; returns its id."""
     fast = _render(conn, table, [row], conflict, update=True, returning_id=True)
     if fast is not None:
-        return int(_run_rendered(conn, fast).scalar_one())
+        [(value,)] = _run_rendered(conn, fast)
+        return int(value)
     insert = insert_statement(conn, table).values(**row)
     updated = {k: insert.excluded[k] for k in row if k not in conflict}
     statement = insert.on_conflict_do_update(
@@ -110,11 +115,12 @@ def write_many(conn: sa.Connection, writes: Sequence[BulkWrite]) -> None:
     (else inside the connection's transaction).
     """
     pending: list[_Rendered] = []
+    converted: _Converted = {}  # writes may share rows (a table and its history)
     for write in writes:
         if not write.rows:
             continue
         fast = _render(conn, write.table, write.rows, write.conflict, update=write.update,
-                       returning_id=False)
+                       returning_id=False, keys=write.keys, converted=converted)
         if fast is not None:
             pending.extend(fast)
             continue
@@ -126,23 +132,17 @@ def write_many(conn: sa.Connection, writes: Sequence[BulkWrite]) -> None:
         _run_rendered(conn, pending)
 
 
-def _run(conn: sa.Connection, text: str) -> sa.CursorResult[Any]:
-    # Through SQLAlchemy (events, error wrapping) but without parameter processing: the
-    # values are already rendered by the driver, so a '%' in them must stay as it is.
-    return conn.exec_driver_sql(text, execution_options=_NO_PARAMETERS)
-
-
 # --- server-side prepared statements (PostgreSQL, autocommit) -------------------------
 #
 # A statement shape is prepared once per session, in a round trip of its own, and then run
-# as ``EXECUTE name('<document>')``; several go in one string as before. The names a
-# session has prepared are kept in the pooled connection's ``info``, which lives as long as
-# the DBAPI connection (a replaced connection starts empty). Prepared statements outlive
+# as ``EXECUTE name(<document>)``; several go in one string as before, sent on the
+# psycopg2 cursor (``fetch_rows``: no SQLAlchemy result set-up). The names a session has
+# prepared are kept in the pooled connection's ``info``, which lives as long as the DBAPI
+# connection (a replaced connection starts empty). Prepared statements outlive
 # transactions, so a failed string leaves them in place. Only autocommit connections use
 # them: should a session have lost one (``DEALLOCATE ALL``, ``DISCARD ALL``) the failed
 # string ran as its own implicit transaction, so it is simply prepared again and re-sent;
 # inside an open transaction that error would abort the caller's work.
-
 
 
 def _uses_prepared(conn: sa.Connection) -> bool:
@@ -150,41 +150,40 @@ def _uses_prepared(conn: sa.Connection) -> bool:
     return bool(getattr(dbapi, "autocommit", False))
 
 
-def _prepared(conn: sa.Connection) -> set[str]:
-    return prepared_names(conn)
-
-
 def _prepare(conn: sa.Connection, specs: Iterable[_Spec], *, again: bool = False) -> None:
-    names = _prepared(conn)
+    names = prepared_names(conn)
     missing = {spec.name: spec for spec in specs if again or spec.name not in names}
     if again:
         for name in missing:
             names.discard(name)
             try:  # gone already, or outdated: either way it is prepared afresh below
-                _run(conn, f"DEALLOCATE {name}")
+                fetch_rows(conn, f"DEALLOCATE {name}")
             except sa.exc.DBAPIError as exc:
                 if getattr(exc.orig, "pgcode", None) != MISSING_STATEMENT:
                     raise
     if missing:
-        _run(conn, ";".join(spec.prepare for spec in missing.values()))
+        fetch_rows(conn, ";".join(spec.prepare for spec in missing.values()))
         names.update(missing)
 
 
-def _run_rendered(conn: sa.Connection, rendered: Sequence[_Rendered]) -> sa.CursorResult[Any]:
-    """The rendered statements in one round trip; the last one's result."""
+def _run_rendered(conn: sa.Connection,
+                  rendered: Sequence[_Rendered]) -> list[tuple[Any, ...]]:
+    """The rendered statements in one round trip; the last one's rows."""
+    documents = tuple(r.document for r in rendered)
     if not _uses_prepared(conn):
-        return _run(conn, ";".join(r.spec.prefix + r.literal + r.spec.suffix
-                                   for r in rendered))
+        # Through SQLAlchemy, which begins the connection's transaction if need be.
+        result = conn.exec_driver_sql(";".join(r.spec.template for r in rendered), documents)
+        return [tuple(row) for row in result] if result.returns_rows else []
     specs = [r.spec for r in rendered]
     _prepare(conn, specs)
-    text = ";".join(f"EXECUTE {r.spec.name}({r.literal})" for r in rendered)
+    text = ";".join(f"EXECUTE {r.spec.name}(%s)" for r in rendered)
     try:
-        return _run(conn, text)
+        return fetch_rows(conn, text, documents)
     except sa.exc.DBAPIError as exc:
         if getattr(exc.orig, "pgcode", None) not in (MISSING_STATEMENT, STALE_PLAN):
             raise
     _prepare(conn, specs, again=True)
-    return _run(conn, text)
+    return fetch_rows(conn, text, documents)
 
 
 # --- the SQLAlchemy path --------------------------------------------------------------
@@ -207,9 +206,12 @@ def _slow_statement(dialect_name: str, table: sa.Table, keys: tuple[str, ...],
 
 
 def _write_slow(conn: sa.Connection, write: BulkWrite) -> None:
-    statement = _slow_statement(conn.dialect.name, write.table, tuple(write.rows[0]),
+    keys = write.keys
+    rows: list[Any] = (list(write.rows) if keys is None
+                       else [dict(zip(keys, row, strict=True)) for row in write.rows])
+    statement = _slow_statement(conn.dialect.name, write.table, tuple(rows[0]),
                                 tuple(write.conflict), write.update)
-    conn.execute(statement, write.rows).all()
+    conn.execute(statement, rows).all()
 
 
 # --- the PostgreSQL (psycopg2) path ---------------------------------------------------
@@ -231,14 +233,17 @@ _TYPE_MODIFIER = re.compile(r"\(\s*\d+\s*(?:,\s*\d+\s*)?\)")
 class _Spec:
     """What rendering rows for one statement shape needs, computed once."""
 
+    #: The statement up to its document (what an error names).
     prefix: str
-    suffix: str
+    #: The statement with ``%s`` for its document (a DBAPI parameter).
+    template: str
     #: The server-side prepared statement's name and its ``PREPARE name(jsonb) AS …``.
     name: str
     prepare: str
-    #: Per key of the rows: the key and what turns its value into the JSON document's
-    #: (the column type's bind processor, then ISO text for dates and times), or None.
-    columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    #: Per key of the rows: the key, what turns its value into the JSON document's (the
+    #: column type's bind processor, then ISO text for dates and times) or None, and the
+    #: column type (whose values are converted alike).
+    columns: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
     #: Columns absent from the rows with a Python-side default: per column, a function
     #: giving the value for the document.
     defaults: tuple[Callable[[], Any], ...]
@@ -308,10 +313,10 @@ def _statement_name() -> str:
 
 
 class _Rendered(NamedTuple):
-    """One statement: its shape and the quoted document of its rows."""
+    """One statement: its shape and the JSON document of its rows."""
 
     spec: _Spec
-    literal: str
+    document: str
 
 
 def _compose(convert: Callable[[Any], Any], make: Callable[[], Any]) -> Callable[[], Any]:
@@ -360,32 +365,34 @@ def _spec(dialect: Dialect, table: sa.Table, keys: tuple[str, ...],
     name = _statement_name()
     return _Spec(
         prefix=prefix,
-        suffix=suffix,
+        template=f"{prefix.replace('%', '%%')}%s{suffix.replace('%', '%%')}",
         name=name,
         prepare=f"PREPARE {name}(jsonb) AS {prefix}$1{suffix}",
-        columns=tuple((k, _converter(columns[k], dialect)) for k in keys),
+        columns=tuple((k, _converter(columns[k], dialect), columns[k].type) for k in keys),
         defaults=tuple(defaults),
     )
 
 
-_UNSEEN = object()
+#: Values converted for documents, by (column type, value object): rows share objects (a
+#: timestamp, an enum value, a JSON document), each converted once. An entry holds its
+#: value, so no other object takes that ``id`` while the entry lives.
+_Converted = dict[tuple[int, int], tuple[Any, Any]]
 
 
-def _column_values(rows: Sequence[Mapping[str, Any]], key: str,
-                   convert: Callable[[Any], Any] | None) -> list[Any]:
-    """One column's values for the document. Rows of a batch share objects (a timestamp,
-    an enum value): a value that is the previous row's object is converted only once."""
+def _converted(values: Sequence[Any], convert: Callable[[Any], Any] | None,
+               sql_type: Any, done: _Converted) -> Sequence[Any]:
+    """One column's values for the document."""
     if convert is None:
-        return [row[key] for row in rows]
-    values = []
-    last: Any = _UNSEEN
-    converted: Any = None
-    for row in rows:
-        value = row[key]
-        if value is not last:
-            last, converted = value, convert(value)
-        values.append(converted)
-    return values
+        return values
+    type_key = id(sql_type)
+    converted = []
+    for value in values:
+        key = (type_key, id(value))
+        entry = done.get(key)
+        if entry is None:
+            entry = done[key] = (value, convert(value))
+        converted.append(entry[1])
+    return converted
 
 
 def _is_psycopg2(conn: sa.Connection) -> bool:
@@ -393,43 +400,47 @@ def _is_psycopg2(conn: sa.Connection) -> bool:
     return dialect.name == "postgresql" and dialect.driver == "psycopg2"
 
 
-def _render(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
-            conflict: Sequence[str], *, update: bool, returning_id: bool
+def _render(conn: sa.Connection, table: sa.Table, rows: Sequence[Any],
+            conflict: Sequence[str], *, update: bool, returning_id: bool,
+            keys: tuple[str, ...] | None = None, converted: _Converted | None = None,
             ) -> list[_Rendered] | None:
-    """The statements writing ``rows`` (one per ``PAGE_ROWS``), or None for the slow path.
+    """The statements writing ``rows`` (mappings, or value sequences in the order of
+    ``keys``; one statement per ``PAGE_ROWS``), or None for the slow path.
 
     Python-side defaults are computed once per statement (one ``created_at`` for the rows
     written together), not once per row.
     """
     if not _is_psycopg2(conn):
         return None
-    keys = tuple(rows[0])
+    by_key = keys is None
+    if keys is None:
+        keys = tuple(rows[0])
     spec = _spec(conn.dialect, table, keys, tuple(conflict), update, returning_id)
     if spec is None:
         return None
     width = len(keys)
     if any(len(row) != width for row in rows):
         return None  # rows of differing shapes
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        statements = []
-        for start in range(0, len(rows), PAGE_ROWS):
-            page = rows[start:start + PAGE_ROWS]
-            try:
-                columns: list[Iterable[Any]] = [
-                    _column_values(page, key, convert) for key, convert in spec.columns]
-                columns += [itertools.repeat(make(), len(page)) for make in spec.defaults]
-            except KeyError:
-                return None  # rows of differing shapes
-            except Exception as exc:  # a value refused by its type, reported as SQLAlchemy does
-                raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__name__}) "
-                                            f"{exc}", spec.prefix, None, exc) from exc
-            try:
-                document = encode_document(list(zip(*columns, strict=True)))
-            except (TypeError, ValueError):
-                return None  # a value JSON cannot carry exactly (NaN, bytes, ...)
-            literal = cursor.mogrify("%s", (document,)).decode("ascii")
-            statements.append(_Rendered(spec, literal))
-        return statements
-    finally:
-        cursor.close()
+    done: _Converted = {} if converted is None else converted
+    statements = []
+    for start in range(0, len(rows), PAGE_ROWS):
+        page = rows[start:start + PAGE_ROWS]
+        try:
+            values = ([[row[key] for row in page] for key in keys] if by_key
+                      else list(zip(*page, strict=True)))
+        except KeyError:
+            return None  # rows of differing shapes
+        try:
+            columns: list[Iterable[Any]] = [
+                _converted(column, convert, sql_type, done)
+                for column, (_, convert, sql_type) in zip(values, spec.columns, strict=True)]
+        except Exception as exc:  # a value refused by its type, reported as SQLAlchemy does
+            raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__name__}) "
+                                        f"{exc}", spec.prefix, None, exc) from exc
+        columns += [itertools.repeat(make(), len(page)) for make in spec.defaults]
+        try:
+            document = encode_document(list(zip(*columns, strict=True)))
+        except (TypeError, ValueError):
+            return None  # a value JSON cannot carry exactly (NaN, bytes, ...)
+        statements.append(_Rendered(spec, document))
+    return statements

@@ -4,20 +4,23 @@ A batch reads its signals and persists the signal engine outputs it has not stor
 the recommendation jobs are then deduplicated per ticker for ``rec_dedup_ttl_s`` and
 published (one Redis script: ``SET NX EX`` + ``XADD``), and only then are the trend
 windows upserted, their history appended and the projections written, off the path to a
-decision. On PostgreSQL the batch runs on an autocommit connection: the read is a single
-round trip, and all trend rows go in one string of statements, which the server runs as
-one transaction; both are server-side prepared statements, prepared once per session.
-The batch is acknowledged after both, and every write is idempotent, so a crash in
-between loses nothing.
+decision. On PostgreSQL (psycopg2) the batches run on one autocommit connection the
+service keeps (``KeptConnection``: no pool check-out or check-in per batch): the read is
+a single round trip, and all trend rows go in one string of statements, which the server
+runs as one transaction; both are server-side prepared statements, prepared once per
+session and sent on the driver's cursor. The batch is acknowledged after both, and every
+write is idempotent, so a crash in between loses nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,19 +28,20 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime.aggregation.signals import load_signals_batch
-from realtime.aggregation.trends import WINDOWS, TrendWindowState, compute_windows, project
+from realtime.aggregation.signals import SignalCache, load_signals_batch
+from realtime.aggregation.trend_rows import TrendRows
+from realtime.aggregation.trends import WINDOWS, TrendWindowState, compute_windows
+from realtime.kept_connection import KeptConnection
 from realtime.market_data import BarStore
 from realtime.messages import EvidenceRef, RecommendationJob
 from realtime.signal_engine import SignalEngine, SignalOutput, Valuation, inputs_from_daily
 from realtime.signal_engine.persistence import output_row, to_recommendation
-from realtime.sql import BulkWrite, insert_statement, table_of, write_many
+from realtime.sql import conflict_insert, table_of
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models import Company
 from stonks.models.recommendations import EvidenceKind
 from stonks.models.signal_engine import SignalEngineOutput
-from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
 from stonks.queues import Delivery, Producer
 from stonks.weighted_signals import (
     AggregationJob,
@@ -48,10 +52,6 @@ from stonks.weighted_signals import (
 logger = logging.getLogger(__name__)
 
 LOOKBACK = max(length for length, _ in WINDOWS.values())
-PROJECTION_HORIZONS = {"1d": timedelta(days=1), "5d": timedelta(days=5)}
-_TREND_WINDOWS = table_of(TrendWindow)
-_TREND_HISTORY = table_of(TrendHistory)
-_TREND_PROJECTIONS = table_of(TrendProjection)
 _KIND = {
     "document_impact_records": EvidenceKind.DOCUMENT_IMPACT.value,
     "macro_impact_records": EvidenceKind.MACRO_IMPACT.value,
@@ -150,6 +150,17 @@ def _output_key(output: SignalOutput) -> tuple[str, datetime]:
     return output.ticker, output.evaluated_at
 
 
+@functools.lru_cache(maxsize=16)
+def _output_upsert(dialect_name: str, keys: tuple[str, ...]) -> Any:
+    """The upsert of output rows with ``keys``, returning (id, ticker, evaluated_at)."""
+    table = table_of(SignalEngineOutput)
+    insert = conflict_insert(dialect_name, table)
+    return insert.on_conflict_do_update(
+        index_elements=["ticker", "evaluated_at"],
+        set_={k: insert.excluded[k] for k in keys if k not in ("ticker", "evaluated_at")},
+    ).returning(table.c.id, table.c.ticker, table.c.evaluated_at)
+
+
 class AggregationService:
     """Handles batches of AggregationJobs."""
 
@@ -167,10 +178,12 @@ class AggregationService:
         self.engine = signal_engine or SignalEngine(parallel=False)
         self.producer = Producer(client, redis_keys.QueueName.RECOMMENDATION)
         self._dedupe_publish = client.register_script(_DEDUPE_PUBLISH)
-        # PostgreSQL: a batch runs on an autocommit connection (see ``handle``).
+        # PostgreSQL: a batch runs on an autocommit connection (see ``handle``), through
+        # psycopg2 the one the service keeps.
+        self._kept = KeptConnection(db) if KeptConnection.supports(db) else None
         self._autocommit: Engine | None = (
             db.execution_options(isolation_level="AUTOCOMMIT")
-            if db.dialect.name == "postgresql" else None)
+            if db.dialect.name == "postgresql" and self._kept is None else None)
         # Used only when the macro layer has no signal for the ticker (the demo's sample data).
         self.macro_fallback = macro_fallback
         self._companies: dict[str, tuple[int, str | None]] = {}
@@ -179,12 +192,18 @@ class AggregationService:
         # Row ids of committed outputs: a cached output is not upserted again.
         self._output_ids: dict[tuple[str, datetime], int] = {}
         self._drafts: dict[tuple[str, datetime, int], dict[str, Any]] = {}
-        self._windows: dict[tuple[str, str], dict[str, Any]] = {}
-        self._history: dict[tuple[str, str], dict[str, Any]] = {}
-        self._projections: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._evidence_refs: dict[tuple[Any, ...], EvidenceRef] = {}
+        self._signals = SignalCache()
+        self._trend_rows = TrendRows()
+
+    def close(self) -> None:
+        """Close the signal engine and the kept connection."""
+        self.engine.close()
+        if self._kept is not None:
+            self._kept.close()
 
     def handle(self, deliveries: Sequence[Delivery[AggregationJob]]) -> None:
-        self._windows, self._history, self._projections = {}, {}, {}
+        self._trend_rows.clear()
         with self._connect() as conn:
             # On PostgreSQL the connection is in autocommit mode: the read is one round
             # trip, an output upsert (when not cached) commits on its own, and the trend
@@ -192,7 +211,7 @@ class AggregationService:
             with conn.begin():
                 signals = load_signals_batch(conn, [
                     (d.message.ticker, d.message.as_of - LOOKBACK, d.message.as_of)
-                    for d in deliveries])
+                    for d in deliveries], self._signals)
                 staged = [self._stage(conn, d.message, found)
                           for d, found in zip(deliveries, signals, strict=True)]
                 output_ids = self._store_outputs(conn, [s for s in staged if s is not None])
@@ -207,9 +226,11 @@ class AggregationService:
             # the hand-off. The batch is acknowledged only after this commit: a crash in
             # between redelivers it, and every write above and here is idempotent.
             with conn.begin():
-                self._flush(conn)
+                self._trend_rows.write(conn)
 
-    def _connect(self) -> sa.Connection:
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        if self._kept is not None:
+            return self._kept.connection()
         if self._autocommit is not None:
             return self._autocommit.connect()
         return self.db.connect()
@@ -250,7 +271,7 @@ class AggregationService:
 
     def _stage(self, conn: sa.Connection, job: AggregationJob,
                signals: list[WeightedSignal]) -> _Staged | None:
-        """Trend windows (queued for ``_flush``) and the signal engine output of one job."""
+        """Trend windows (queued in ``TrendRows``) and the signal engine output of one job."""
         company = self._company(conn, job.ticker)
         if company is None:
             logger.warning("aggregation for unknown ticker dropped", extra={"ticker": job.ticker})
@@ -258,7 +279,7 @@ class AggregationService:
         company_id, sector = company
         as_of = job.as_of
         windows = compute_windows(signals, as_of)
-        self._window_rows(company_id, job.ticker, windows, as_of)
+        self._trend_rows.add(company_id, job.ticker, windows, as_of)
         by_label = {w.window_label: w for w in windows}
         macro = by_label["7d"].layer_scores.get(SignalLayer.MACRO.value)
         if macro is None and self.macro_fallback is not None:
@@ -281,14 +302,7 @@ class AggregationService:
             elif key not in rows:
                 rows[key] = output_row(s.output, s.company_id)
         if rows:
-            table = table_of(SignalEngineOutput)
-            insert = insert_statement(conn, table)
-            first = next(iter(rows.values()))
-            statement = insert.on_conflict_do_update(
-                index_elements=["ticker", "evaluated_at"],
-                set_={k: insert.excluded[k] for k in first
-                      if k not in ("ticker", "evaluated_at")},
-            ).returning(table.c.id, table.c.ticker, table.c.evaluated_at)
+            statement = _output_upsert(conn.dialect.name, tuple(next(iter(rows.values()))))
             for row_id, ticker, evaluated_at in conn.execute(statement, list(rows.values())):
                 ids[(ticker, evaluated_at)] = int(row_id)
         return ids
@@ -309,15 +323,10 @@ class AggregationService:
             ).model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
         draft = {**base, "idempotency_key": key, "signal_output_id": output_id}
         snap = self.bars.snapshot(job.ticker, as_of)
-        # Built without validation: every value comes from a model already validated (the
-        # signals' rows are checked by their tables' constraints) and has the field's type.
-        ref = EvidenceRef.model_construct
-        evidence = [ref(kind=_OUTPUT_KIND, reference_id=output_id, layer=None,
-                        document_id=None, weight=0.0, published_at=None)]
-        evidence += [ref(kind=_KIND[s.provenance.table], reference_id=s.provenance.record_id,
-                         layer=s.layer.value, document_id=s.provenance.document_id,
-                         weight=s.signed_strength, published_at=s.event_time)
-                     for s in signals]
+        evidence = [EvidenceRef.model_construct(
+            kind=_OUTPUT_KIND, reference_id=output_id, layer=None, document_id=None,
+            weight=0.0, published_at=None)]
+        evidence += [self._evidence(s) for s in signals]
         return RecommendationJob(
             ticker=job.ticker, company_id=staged.company_id, as_of=as_of,
             origin_at=job.created_at, idempotency_key=key,
@@ -329,6 +338,25 @@ class AggregationService:
             avg_volume=snap.avg_volume_20 if snap else None, sector=staged.sector,
             evidence=evidence,
         )
+
+    def _evidence(self, signal: WeightedSignal) -> EvidenceRef:
+        """The evidence of one signal. A signal is read again by every job of its ticker
+        within its windows: its (frozen) reference is built once and shared."""
+        provenance = signal.provenance
+        key = (provenance.table, provenance.record_id, provenance.document_id,
+               signal.layer, signal.signed_strength, signal.event_time)
+        ref = self._evidence_refs.get(key)
+        if ref is None:
+            if len(self._evidence_refs) > 50_000:
+                self._evidence_refs.clear()
+            # Built without validation: every value comes from a model already validated
+            # (the signals' rows are checked by their tables' constraints) and has the
+            # field's type.
+            ref = self._evidence_refs[key] = EvidenceRef.model_construct(
+                kind=_KIND[provenance.table], reference_id=provenance.record_id,
+                layer=signal.layer.value, document_id=provenance.document_id,
+                weight=signal.signed_strength, published_at=signal.event_time)
+        return ref
 
     def _evaluate(
         self, ticker: str, as_of: datetime, macro: float | None, sector: str | None
@@ -351,47 +379,3 @@ class AggregationService:
             self._outputs.clear()
         self._outputs[key] = output
         return output
-
-    def _window_rows(
-        self, company_id: int, ticker: str, windows: list[TrendWindowState], as_of: datetime,
-    ) -> None:
-        """Queue the rows of one ticker's windows; ``_flush`` writes a batch's at once."""
-        computed_at = as_of.astimezone(UTC)
-        for w in windows:
-            row = {
-                "company_id": company_id, "ticker": ticker, "window_label": w.window_label,
-                "score": w.score, "direction": w.direction.value, "confidence": w.confidence,
-                "signal_count": w.signal_count, "layer_scores": w.layer_scores,
-                "contradiction": w.contradiction, "contradiction_score": w.contradiction_score,
-                "last_signal_at": w.last_signal_at, "computed_at": computed_at,
-            }
-            # The newest computation of a (ticker, window) wins within a batch: a burst of
-            # jobs for one ticker leaves one history row per batch, not one per job.
-            earlier = self._windows.get((ticker, w.window_label))
-            if earlier is not None and earlier["computed_at"] > computed_at:
-                continue
-            self._windows[(ticker, w.window_label)] = row
-            self._history[(ticker, w.window_label)] = row
-            half_life = WINDOWS[w.window_label][1]
-            for horizon_label, horizon in PROJECTION_HORIZONS.items():
-                score, confidence = project(w, horizon, half_life)
-                self._projections[(ticker, w.window_label, horizon_label)] = {
-                    "company_id": company_id, "ticker": ticker, "window_label": w.window_label,
-                    "horizon": horizon_label, "projected_score": score,
-                    "projected_direction": ("bullish" if score >= 0.15 else
-                                            "bearish" if score <= -0.15 else "neutral"),
-                    "confidence": confidence, "method": "half_life_decay",
-                    "computed_at": computed_at, "projected_for": computed_at + horizon,
-                    "inputs": {"score": w.score, "signals": w.signal_count},
-                }
-
-    def _flush(self, conn: sa.Connection) -> None:
-        write_many(conn, [
-            BulkWrite(_TREND_WINDOWS, list(self._windows.values()),
-                      ("ticker", "window_label"), update=True),
-            BulkWrite(_TREND_HISTORY, list(self._history.values()),
-                      ("ticker", "window_label", "computed_at"), update=False),
-            BulkWrite(_TREND_PROJECTIONS, list(self._projections.values()),
-                      ("ticker", "window_label", "horizon", "computed_at"), update=False),
-        ])
-        self._windows, self._history, self._projections = {}, {}, {}

@@ -7,6 +7,8 @@ order as ``load_weighted_signals`` returns them.
 On PostgreSQL (psycopg2) with a connection in autocommit mode, the aggregation worker's,
 the query is a server-side prepared statement (``realtime.prepared``): planning the three
 joined selects costs more than running them. Elsewhere it is the SQLAlchemy statement.
+There a ``SignalCache`` may keep the signals built from a ticker's rows: each job of a
+ticker reads the same rows again until a new signal arrives.
 """
 
 from __future__ import annotations
@@ -59,6 +61,33 @@ def _prepared_signals(layers: tuple[SignalLayer, ...], dialect: Dialect) -> Prep
 
 
 _TIMESTAMP = UTCDateTime()
+#: The ticker's position in a row of ``signals_query`` (as ``signals_from_rows`` reads it).
+_TICKER = 1
+
+
+class SignalCache:
+    """The signals built from each set of a ticker's rows seen lately (rows are compared
+    whole, so a changed or new row is built afresh); the signals are frozen models."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._by_rows: dict[tuple[tuple[Any, ...], ...], list[WeightedSignal]] = {}
+
+    def signals(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, list[WeightedSignal]]:
+        """``signals_from_rows(rows)``, from the cache where the rows were seen before."""
+        per_ticker: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            per_ticker.setdefault(row[_TICKER], []).append(row)
+        found = {}
+        for ticker, own in per_ticker.items():
+            key = tuple(own)
+            signals = self._by_rows.get(key)
+            if signals is None:
+                if len(self._by_rows) >= self._limit:
+                    self._by_rows.clear()
+                signals = self._by_rows[key] = signals_from_rows(own)[ticker]
+            found[ticker] = list(signals)
+        return found
 
 
 def _uses_prepared(conn: sa.Connection) -> bool:
@@ -68,8 +97,8 @@ def _uses_prepared(conn: sa.Connection) -> bool:
     return bool(getattr(conn.connection.dbapi_connection, "autocommit", False))
 
 
-def _load(conn: sa.Connection, tickers: list[str], since: datetime,
-          until: datetime) -> dict[str, list[WeightedSignal]]:
+def _load(conn: sa.Connection, tickers: list[str], since: datetime, until: datetime,
+          cache: SignalCache | None) -> dict[str, list[WeightedSignal]]:
     if not _uses_prepared(conn):
         return load_weighted_signals_for(conn, tickers, since=since, until=until)
     # What the column type does to a bound value on the SQLAlchemy path: an aware
@@ -80,18 +109,18 @@ def _load(conn: sa.Connection, tickers: list[str], since: datetime,
         "until": _TIMESTAMP.process_bind_param(until, conn.dialect),
     }
     rows = execute_prepared(conn, _prepared_signals(tuple(SignalLayer), conn.dialect), params)
-    return signals_from_rows(rows)
+    return signals_from_rows(rows) if cache is None else cache.signals(rows)
 
 
-def load_signals_batch(conn: sa.Connection,
-                       windows: Sequence[Window]) -> list[list[WeightedSignal]]:
+def load_signals_batch(conn: sa.Connection, windows: Sequence[Window],
+                       cache: SignalCache | None = None) -> list[list[WeightedSignal]]:
     """For each window, the signals of its ticker published in ``[since, until]``."""
     if not windows:
         return []
     tickers = sorted({ticker for ticker, _, _ in windows})
     since = min(w[1] for w in windows)
     until = max(w[2] for w in windows)
-    by_ticker = _load(conn, tickers, since, until)
+    by_ticker = _load(conn, tickers, since, until, cache)
     if len(windows) == 1:
         return [by_ticker.get(windows[0][0], [])]  # the one window is the whole read
     return [[s for s in by_ticker.get(ticker, ()) if lo <= s.event_time <= hi]

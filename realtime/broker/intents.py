@@ -4,8 +4,9 @@ It holds what ``BrokerService`` reads and writes of an order before placing it: 
 already written for a batch's client_order_ids (``read_refs``), the outcome of risk and
 approval for one order (``Gated``), and the commit of a batch's gated intents with their
 events and risk evaluations (``write_intents``), through SQLAlchemy on any dialect or, on
-PostgreSQL through psycopg2, as the prepared ``stonks_broker_refs`` and
-``stonks_broker_intents`` statements fed JSON documents, one round trip each.
+PostgreSQL through psycopg2, as the prepared ``stonks_broker_read`` (the rows and the
+account as the gates see it, ``read_batch_pg``) and ``stonks_broker_intents`` (fed JSON
+documents) statements, one round trip each.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime.broker.ledger_pg import GENERIC_PLANS
 from realtime.messages import BrokerOrderJob
-from realtime.prepared import document, forget_prepared, prepare_once
+from realtime.prepared import PreparedStatement, document, execute_prepared
+from realtime.risk.portfolio import (
+    PORTFOLIO_COLUMNS_PG,
+    PORTFOLIO_SNAPSHOT_PG,
+    PortfolioState,
+    portfolio_from_pg,
+)
 from realtime.sql import insert_ignore_many, insert_statement, table_of
 from stonks.models.orders import Order, OrderEvent, OrderStatus
 from stonks.models.risk import RiskEvaluation
@@ -104,34 +110,51 @@ WITH ins AS (
 )
 SELECT id, client_order_id FROM ins"""
 
-_REFS_PG = """
-SELECT id, client_order_id, status, quantity, limit_price, approved_by FROM orders
-WHERE client_order_id = ANY($1)"""
 
-#: The critical path's statements, prepared once per connection.
-_PREPARED = (
-    ("stonks_broker_refs", "text[]", _REFS_PG),
-    ("stonks_broker_intents", "json, json, json", _INTENTS_PG),
-)
+def _read_statement() -> PreparedStatement:
+    """The orders already written for client_order_ids ($2) and the account ($1) as the
+    gates see it, in one row (no account: its columns null)."""
+    name = "stonks_broker_read"
+    prepare = f"""
+PREPARE {name}(bigint, text[]) AS
+SELECT {PORTFOLIO_COLUMNS_PG},
+       (SELECT json_agg(json_build_array(o.id, o.client_order_id, o.status, o.quantity::text,
+                                         o.limit_price::text, o.approved_by))
+        FROM orders o WHERE o.client_order_id = ANY($2))
+FROM (SELECT $1 AS id) k
+LEFT JOIN broker_accounts a ON a.id = k.id
+{PORTFOLIO_SNAPSHOT_PG}"""
+    return PreparedStatement(name, prepare, f"EXECUTE {name}(%(account)s, %(cids)s)")
 
-def read_refs(conn: sa.Connection, cids: list[str], *, fast_pg: bool) -> dict[str, Ref]:
-    """The orders already written for ``cids``, by client_order_id (``fast_pg``: through
-    the prepared statement, ``conn`` on PostgreSQL through psycopg2)."""
-    if fast_pg:
-        prepare_once(conn, _PREPARED)
-        try:
-            rows: Any = conn.exec_driver_sql(
-                f"{GENERIC_PLANS}; EXECUTE stonks_broker_refs(%(cids)s)",
-                {"cids": cids}).all()
-        except sa.exc.DBAPIError:
-            forget_prepared(conn, _PREPARED)
-            raise
-    else:
-        rows = conn.execute(_refs_query(), {"cids": cids}).all()
-    return {str(cid): Ref(int(i), OrderStatus(status),
-                          None if quantity is None else Decimal(quantity),
-                          None if limit is None else Decimal(limit), approved_by)
-            for i, cid, status, quantity, limit, approved_by in rows}
+
+_READ = _read_statement()
+_INTENTS = PreparedStatement(
+    "stonks_broker_intents",
+    f"PREPARE stonks_broker_intents(json, json, json) AS {_INTENTS_PG}",
+    "EXECUTE stonks_broker_intents(%s, %s, %s)")
+
+
+def read_refs(conn: sa.Connection, cids: list[str]) -> dict[str, Ref]:
+    """The orders already written for ``cids``, by client_order_id (any dialect)."""
+    return {str(cid): _ref(i, status, quantity, limit, approved_by) for i, cid, status, quantity,
+            limit, approved_by in conn.execute(_refs_query(), {"cids": cids})}
+
+
+def read_batch_pg(conn: sa.Connection, account_id: int, cids: list[str],
+                  ) -> tuple[dict[str, Ref], PortfolioState | None]:
+    """``read_refs`` and the account as ``load_portfolio`` reads it (None when there is no
+    such account), in one round trip (PostgreSQL through psycopg2, ``conn`` in
+    autocommit)."""
+    [row] = execute_prepared(conn, _READ, {"account": account_id, "cids": cids})
+    refs = {str(cid): _ref(i, status, quantity, limit, approved_by)
+            for i, cid, status, quantity, limit, approved_by in row[-1] or ()}
+    return refs, None if row[0] is None else portfolio_from_pg(account_id, row[:-1])
+
+
+def _ref(order_id: Any, status: str, quantity: Any, limit: Any, approved_by: Any) -> Ref:
+    return Ref(int(order_id), OrderStatus(status),
+               None if quantity is None else Decimal(quantity),
+               None if limit is None else Decimal(limit), approved_by)
 
 
 def write_intents(db: Engine, conn: sa.Connection, account_id: int,
@@ -206,14 +229,8 @@ def write_intents_pg(conn: sa.Connection, account_id: int,
                    in [("intent", "intent", OrderStatus.INTENT, {}), *gated.events]]
         evaluations.append([cid, evaluation["approved"], evaluation["checks"],
                             evaluation["reasons"], at])
-    prepare_once(conn, _PREPARED)
-    try:
-        rows = conn.exec_driver_sql(
-            f"{GENERIC_PLANS}; EXECUTE stonks_broker_intents(%s, %s, %s)",
-            (document(orders), document(events), document(evaluations))).all()
-    except sa.exc.DBAPIError:
-        forget_prepared(conn, _PREPARED)
-        raise
+    rows = execute_prepared(conn, _INTENTS, (document(orders), document(events),
+                                             document(evaluations)))
     return {str(cid): int(i) for i, cid in rows}
 
 

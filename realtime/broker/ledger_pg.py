@@ -3,10 +3,10 @@
 It holds ``book_and_account_pg`` (what ``ledger.book_broker_orders`` with status events and
 ``ledger.update_account`` do, for batches without sells, on a psycopg2 connection in
 autocommit mode), the lock, read and write statements it prepares, the JSON documents that
-carry their rows (``document``) and the reading of rows back from JSON, and the helpers
-other prepared statements of the broker share: ``prepare_once``, ``forget_prepared`` and
-``GENERIC_PLANS``. The calculations are ``realtime.broker.ledger``'s, shared with the
-transactional path, so both paths book the same rows.
+carry their rows (``document``) and the reading of rows back from JSON, and
+``plan_generically``, the planner settings of the broker's own session. The calculations
+are ``realtime.broker.ledger``'s, shared with the transactional path, so both paths book
+the same rows.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from realtime.broker.ledger import (
     order_rows,
     plan,
 )
-from realtime.prepared import document, forget_prepared, prepare_once
+from realtime.prepared import document, fetch_rows, forget_prepared, prepare_once
 from stonks.models.enums import OrderSide
 from stonks.models.portfolio import PositionStatus
 
@@ -65,11 +65,19 @@ UNION ALL
 SELECT 1 FROM (SELECT 1 FROM broker_accounts WHERE id = $2 FOR NO KEY UPDATE) a
 ) locked"""
 
+#: The columns of an order the booking reads (``ledger.plan``, ``order_rows``,
+#: ``apply_fill``), with ``raw``.
+_ORDER_COLUMNS = ("id", "broker_account_id", "ticker", "side", "status", "filled_quantity",
+                  "filled_avg_price", "filled_at", "fees", "reject_reason")
+_ORDER_OBJECT = ", ".join(f"'{c}', o.{c}" for c in _ORDER_COLUMNS)
+
 #: What the booking reads once the locks are held ($3: the event keys it may add): the
 #: orders, the batch's positions, the other open positions summed by sector, the account,
 #: the events that exist, and an id for each ticker without a position.
-_READ_PG = """
-SELECT 'o', (to_jsonb(o) - 'raw')::text, o.raw::text FROM orders o WHERE o.id = ANY($1)
+_READ_PG = f"""
+SELECT 'o', json_build_object({_ORDER_OBJECT})::text,
+       o.raw::text
+FROM orders o WHERE o.id = ANY($1)
 UNION ALL
 SELECT 'p', (to_jsonb(p) - 'targets')::text, p.targets::text FROM positions p
 WHERE p.broker_account_id = $2 AND p.ticker IN (SELECT ticker FROM orders WHERE id = ANY($1))
@@ -186,9 +194,11 @@ _PREPARED = (
 #: estimate looks worse), which costs more than running them. Every lookup here goes by a
 #: primary or unique key, so sequential scans are ruled out: a generic plan made while the
 #: tables were tiny would otherwise scan them (once per position, in the semi-join) as they
-#: grow, until the next re-planning (``realtime.prepared``). Local to the transaction.
-GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off"
-_RUN_READ = (f"BEGIN; {GENERIC_PLANS}; EXECUTE stonks_booking_lock(%(ids)s, %(account)s); "
+#: grow, until the next re-planning (``realtime.prepared``). Set for the session
+#: (``plan_generically``): only on a connection the broker keeps for itself.
+_GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"
+_PLANNED = "stonks.broker.generic_plans"
+_RUN_READ = ("BEGIN; EXECUTE stonks_booking_lock(%(ids)s, %(account)s); "
              "EXECUTE stonks_booking_read(%(ids)s, %(account)s, %(keys)s)")
 _RUN_WRITE = "EXECUTE stonks_booking_write(%s, %s, %s, %s, %s, %s, %s); COMMIT"
 _TIMESTAMPS = frozenset({"filled_at", "opened_at", "closed_at", "created_at", "updated_at",
@@ -215,14 +225,26 @@ def _json_row(text: str) -> _Row:
     return row
 
 
+def plan_generically(conn: sa.Connection) -> None:
+    """Have the broker's prepared statements run with generic plans and no sequential
+    scans for the rest of ``conn``'s session (a connection out of the pool, which nobody
+    else uses): set once per session."""
+    info = conn.connection.info
+    if not info.get(_PLANNED):
+        fetch_rows(conn, _GENERIC_PLANS)
+        info[_PLANNED] = True
+
+
 def book_and_account_pg(
     conn: sa.Connection, account_id: int,
     results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
 ) -> Booking | None:
     """``book_broker_orders(..., status_events=True)`` then ``update_account`` for the
     fills, committed, in two round trips (PostgreSQL through psycopg2, ``conn`` in
-    autocommit mode, no sell among the fills); None when a concurrent booking got in the
-    way and nothing was written (book the batch on the transactional path then)."""
+    autocommit mode, no sell among the fills; planned as ``plan_generically`` has it on the
+    broker's own session); None when a concurrent booking got in the way and nothing was
+    written (book the batch on the transactional path then). No transaction is left open.
+    """
     if not results:
         return Booking([], [])
     ids = sorted({i for i, _, _ in results})
@@ -230,10 +252,9 @@ def book_and_account_pg(
                   | {f"status:{r.status.value}" for _, r, _ in results})
     prepare_once(conn, _PREPARED)
     try:
-        read = conn.exec_driver_sql(_RUN_READ, {"ids": ids, "account": account_id,
-                                                "keys": keys}).all()
+        read = fetch_rows(conn, _RUN_READ, {"ids": ids, "account": account_id, "keys": keys})
         params, booking = _booking_pg(account_id, results, read)
-        conn.exec_driver_sql(_RUN_WRITE, params)
+        fetch_rows(conn, _RUN_WRITE, params)
     except sa.exc.IntegrityError:
         _rollback(conn)
         return None
@@ -248,7 +269,7 @@ def _rollback(conn: sa.Connection) -> None:
     """End the transaction the fast path opened; a connection where that fails is closed
     rather than pooled with a transaction open."""
     try:
-        conn.exec_driver_sql("ROLLBACK")
+        fetch_rows(conn, "ROLLBACK")
     except Exception:  # the connection is broken: never hand it out again
         logger.warning("rollback after a failed booking failed; dropping the connection")
         conn.invalidate()

@@ -4,15 +4,19 @@ The ``orders`` row (status ``intent``, deterministic client_order_id) is committ
 any broker call, then moved to ``submitting``. If the call's outcome is unknown (timeout,
 5xx, 429) the row becomes ``unknown`` and the order is looked up by client_order_id before
 anything is sent again, so an order accepted by the broker is never placed twice. This
-module holds ``BrokerService`` (gating, submitting, booking, polling); reading and
-writing the intent rows is ``realtime.broker.intents``.
+module holds ``BrokerService`` (submitting, booking, polling); gating is
+``realtime.broker.gate``, reading and writing the intent rows ``realtime.broker.intents``,
+the lake facts ``realtime.broker.facts``. On PostgreSQL through psycopg2 the hot path's
+statements run on a connection of the service's own (``KeptConnection``), one round trip
+each: the orders already written with the account, the intents, the booking's read under
+its locks, and its writes with the commit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,56 +27,34 @@ from sqlalchemy.engine import Engine
 
 from realtime.broker.base import BatchBroker, Broker, BrokerOrder, OrderRequest
 from realtime.broker.errors import BrokerUnavailable, NotReconciled, OrderRejected
-from realtime.broker.intents import Gated, Ref, read_refs, write_intents
+from realtime.broker.facts import broker_order_fact, fill_fact, order_fact, position_fact
+from realtime.broker.gate import RiskView, gate
+from realtime.broker.intents import Gated, Ref, read_batch_pg, read_refs, write_intents
 from realtime.broker.ledger import BookedFill, Booking, book_broker_orders, update_account
-from realtime.broker.ledger_pg import book_and_account_pg
-from realtime.lake import FillFact, OrderFact, PositionFact
+from realtime.broker.ledger_pg import book_and_account_pg, plan_generically
+from realtime.kept_connection import KeptConnection
+from realtime.lake import OrderFact
 from realtime.messages import BrokerOrderJob
 from realtime.notifications import Notification, Notifier
-from realtime.risk.circuit_breaker import BreakerState, CircuitBreaker
+from realtime.risk.circuit_breaker import CircuitBreaker
 from realtime.risk.limits import RiskLimits, current_tier, review_tier
-from realtime.risk.orders import evaluate_order
-from realtime.risk.portfolio import (
-    HeldPosition,
-    PortfolioState,
-    consecutive_losses,
-    load_portfolio,
-)
+from realtime.risk.portfolio import PortfolioState, consecutive_losses, load_portfolio
 from realtime.risk.reserve import sweep_profit
 from realtime.sql import insert_ignore_many, table_of
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models.enums import OrderSide
-from stonks.models.orders import DecisionTrigger, Order, OrderEvent, OrderStatus, OrderType
+from stonks.models.orders import Order, OrderEvent, OrderStatus, OrderType
 from stonks.models.portfolio import Position
-from stonks.models.risk import EvaluationScope
 from stonks.queues import Delivery, Producer
 
 logger = logging.getLogger(__name__)
 
 RESUMABLE = {OrderStatus.INTENT, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN}
 FillListener = Callable[[list[BookedFill]], None]
-
-
-@dataclass
-class _RiskView:
-    """The account as ``evaluate_order`` sees it during one batch: loaded once, then moved
-    by every order the batch approves, so later orders see the exposure of earlier ones."""
-
-    portfolio: PortfolioState
-    limits: RiskLimits
-    breaker: BreakerState
-
-    def commit(self, ticker: str, side: OrderSide, quantity: Decimal, price: Decimal,
-               sector: str | None) -> None:
-        p = self.portfolio
-        held = p.positions.get(ticker)
-        sign = 1 if side is OrderSide.BUY else -1
-        qty = (held.quantity if held else Decimal(0)) + sign * quantity
-        value = (held.market_value if held else Decimal(0)) + sign * quantity * price
-        positions = dict(p.positions)
-        positions[ticker] = HeldPosition(ticker, qty, value, held.sector if held else sector)
-        self.portfolio = replace(p, positions=positions, cash=p.cash - sign * quantity * price)
+#: What the write-ahead step knows of an order: its id, its status and whether an earlier
+#: attempt may have sent it to the broker.
+_Known = tuple[int, OrderStatus, bool]
 
 
 class BrokerService:
@@ -92,56 +74,96 @@ class BrokerService:
         self.lake = Producer(client, redis_keys.QueueName.LAKE_PUBLISH)
         self.on_fills = on_fills
         self.notifier = notifier
-        # PostgreSQL through psycopg2: the intents are written in one autocommit statement.
-        self._fast_pg = db.dialect.name == "postgresql" and db.dialect.driver == "psycopg2"
+        # PostgreSQL through psycopg2: the hot path's statements run on a connection of the
+        # service's own (autocommit, prepared, one round trip each).
+        self._kept = KeptConnection(db) if KeptConnection.supports(db) else None
+
+    def close(self) -> None:
+        """Close the service's own connection (a later use opens a new one)."""
+        if self._kept is not None:
+            self._kept.close()
 
     def handle(self, deliveries: Sequence[Delivery[BrokerOrderJob]]) -> None:
         self.place_many([delivery.message for delivery in deliveries])
 
+    @contextmanager
+    def _own_connection(self) -> Iterator[sa.Connection]:
+        """The service's kept connection (PostgreSQL), planned for its statements."""
+        assert self._kept is not None
+        with self._kept.connection() as conn:
+            plan_generically(conn)
+            yield conn
+
     # ---- the write-ahead intent ----------------------------------------------------------
 
-    def _reader(self) -> sa.Connection:
-        """A connection for the reads before the intent write: on PostgreSQL in autocommit
-        (each read is its own snapshot under READ COMMITTED anyway; no BEGIN/ROLLBACK)."""
-        conn = self.db.connect()
-        if self._fast_pg:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn
-
-    def _gate(self, ref: Ref, job: BrokerOrderJob, risk: _RiskView) -> Gated:
-        """Risk and approval for an order not gated yet; the status it moves to."""
-        quantity = ref.quantity if ref.quantity is not None else Decimal(0)
-        price = job.reference_price or (ref.limit_price or Decimal(0))
-        sector = job.exits.get("sector")
-        evaluation = evaluate_order(
-            ticker=job.ticker, side=job.side, quantity=quantity, price=price,
-            sector=sector, portfolio=risk.portfolio, limits=risk.limits,
-            breaker=risk.breaker, is_exit=job.source is DecisionTrigger.EXIT)
-        now = datetime.now(UTC)
-        gated = Gated(status=OrderStatus.SUBMITTING, evaluation={
-            "scope": EvaluationScope.ORDER.value, "approved": evaluation.approved,
-            "checks": evaluation.checks, "reasons": evaluation.reasons, "evaluated_at": now})
-        if not evaluation.approved:
-            gated.status = OrderStatus.REJECTED
-            gated.reject_reason = "risk: " + "; ".join(evaluation.reasons)
-            gated.events.append(("risk_rejected", "rejected", OrderStatus.REJECTED,
-                                 {"reasons": evaluation.reasons}))
-        elif evaluation.needs_approval and ref.approved_by is None:
-            gated.status = OrderStatus.PENDING_APPROVAL
-            gated.events.append(("pending_approval", "pending_approval",
-                                 OrderStatus.PENDING_APPROVAL, {}))
-        else:
-            gated.submitted_at = now
-            risk.commit(job.ticker, job.side, quantity, price, sector)
-        return gated
-
-    def _risk_view(self, conn: sa.Connection) -> _RiskView:
-        portfolio = load_portfolio(conn, self.account_id)
+    def _risk_view(self, conn: sa.Connection, portfolio: PortfolioState | None) -> RiskView:
+        """The risk view from ``portfolio`` (read with the orders), else read here."""
+        if portfolio is None:
+            portfolio = load_portfolio(conn, self.account_id)
         if not portfolio.reconciled:
             raise NotReconciled(f"account {self.account_id} is not reconciled; order waits")
         limits = self.limits.for_tier(portfolio.tier or current_tier(
             conn, self.account_id, self.settings.risk_initial_tier))
-        return _RiskView(portfolio, limits, self.breaker.state())
+        return RiskView(portfolio, limits, self.breaker.state())
+
+    def _write_ahead(self, first: dict[str, BrokerOrderJob]) -> dict[str, _Known]:
+        """Read what exists of the batch's orders, gate the new ones and commit their
+        intents; every order's id, status and whether it may have been sent before."""
+        if self._kept is None:
+            with self.db.connect() as conn:
+                return self._write_ahead_on(conn, first)
+        for attempt in (1, 2):
+            try:
+                with self._own_connection() as conn:
+                    return self._write_ahead_on(conn, first)
+            except sa.exc.DBAPIError as exc:
+                # A connection that broke: once more on a fresh one. Safe to repeat: an
+                # intent committed already is read back (and looked up before sending).
+                if not exc.connection_invalidated or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write_ahead_on(self, conn: sa.Connection,
+                        first: dict[str, BrokerOrderJob]) -> dict[str, _Known]:
+        """``_write_ahead`` on ``conn`` (the kept connection, or one of the pool)."""
+        fast = self._kept is not None
+        cids = list(first)
+        portfolio: PortfolioState | None = None
+        if fast:
+            refs, portfolio = read_batch_pg(conn, self.account_id, cids)
+        else:
+            refs = read_refs(conn, cids)
+        gated: dict[str, Gated] = {}
+        new: list[tuple[BrokerOrderJob, Gated]] = []
+        again: list[tuple[int, Gated]] = []
+        risk: RiskView | None = None
+        for cid, job in first.items():
+            ref = refs.get(cid)
+            if ref is not None and ref.status is not OrderStatus.INTENT:
+                continue
+            risk = risk or self._risk_view(conn, portfolio)
+            gated[cid] = gate(ref or Ref(0, OrderStatus.INTENT, job.quantity,
+                                               job.limit_price, None), job, risk)
+            if ref is None:
+                new.append((job, gated[cid]))
+            else:
+                again.append((ref.id, gated[cid]))
+        inserted = write_intents(self.db, conn, self.account_id, new, again, fast_pg=fast)
+        if len(inserted) < len(new):  # another worker wrote some of them meanwhile
+            lost = [job.client_order_id for job, _ in new
+                    if job.client_order_id not in inserted]
+            refs.update(read_batch_pg(conn, self.account_id, lost)[0] if fast
+                        else read_refs(conn, lost))
+        regated = {order_id for order_id, _ in again}
+        known: dict[str, _Known] = {}
+        for cid in first:
+            if cid in inserted:
+                known[cid] = (inserted[cid], gated[cid].status, False)
+            elif refs[cid].id in regated:
+                known[cid] = (refs[cid].id, gated[cid].status, False)
+            else:
+                known[cid] = (refs[cid].id, refs[cid].status, True)
+        return known
 
     # ---- placing -------------------------------------------------------------------------
 
@@ -161,59 +183,21 @@ class BrokerService:
         """
         if not jobs:
             return []
-        with self._reader() as conn:
-            return self._place(conn, jobs)
-
-    def _place(self, conn: sa.Connection, jobs: Sequence[BrokerOrderJob]) -> list[OrderStatus]:
-        """``place_many`` on ``conn`` (from ``_reader``), which books the results too on
-        PostgreSQL (one connection, one switch to autocommit, per batch)."""
         first: dict[str, BrokerOrderJob] = {}
         for job in jobs:
             first.setdefault(job.client_order_id, job)
-        gated: dict[str, Gated] = {}
-        new: list[tuple[BrokerOrderJob, Gated]] = []
-        again: list[tuple[int, Gated]] = []
-        refs = read_refs(conn, list(first), fast_pg=self._fast_pg)
-        risk: _RiskView | None = None
-        for cid, job in first.items():
-            ref = refs.get(cid)
-            if ref is not None and ref.status is not OrderStatus.INTENT:
-                continue
-            risk = risk or self._risk_view(conn)
-            gated[cid] = self._gate(ref or Ref(0, OrderStatus.INTENT, job.quantity,
-                                               job.limit_price, None), job, risk)
-            if ref is None:
-                new.append((job, gated[cid]))
-            else:
-                again.append((ref.id, gated[cid]))
-        inserted = write_intents(self.db, conn, self.account_id, new, again,
-                                 fast_pg=self._fast_pg)
-        if len(inserted) < len(new):  # another worker wrote some of them meanwhile
-            refs.update(read_refs(conn, [job.client_order_id for job, _ in new
-                                         if job.client_order_id not in inserted],
-                                  fast_pg=self._fast_pg))
-        if not self._fast_pg:
-            conn.close()  # as it was: the booking takes a transaction of its own
-        regated = {order_id for order_id, _ in again}
-        state: dict[str, tuple[int, OrderStatus, bool]] = {}  # cid → id, status, maybe sent?
-        for cid in first:
-            if cid in inserted:
-                state[cid] = (inserted[cid], gated[cid].status, False)
-            elif refs[cid].id in regated:
-                state[cid] = (refs[cid].id, gated[cid].status, False)
-            else:
-                state[cid] = (refs[cid].id, refs[cid].status, True)
+        known = self._write_ahead(first)
         statuses: list[OrderStatus] = []
         ready: list[tuple[int, int, BrokerOrderJob, bool]] = []  # index, order id, job, sent?
         held: list[OrderFact] = []
         queued: set[str] = set()
         for index, job in enumerate(jobs):
-            order_id, status, maybe_sent = state[job.client_order_id]
+            order_id, status, maybe_sent = known[job.client_order_id]
             statuses.append(status)
             if status in RESUMABLE:
                 ready.append((index, order_id, job, maybe_sent))
             elif not maybe_sent and job.client_order_id not in queued:
-                held.append(_order_fact(order_id, job, status))  # rejected or held
+                held.append(order_fact(order_id, job, status))  # rejected or held
                 queued.add(job.client_order_id)
         requests = [OrderRequest(client_order_id=job.client_order_id, ticker=job.ticker,
                                  side=job.side, quantity=job.quantity, notional=job.notional,
@@ -231,7 +215,7 @@ class BrokerService:
             results.append((order_id, result, job.exits))
             statuses[index] = result.status
         if results:  # the orders held or rejected go to the lake with the booking's facts
-            self._book(results, held, conn if self._fast_pg else None)
+            self._book(results, held)
         elif held:  # hand-off to the lake DAG, after the commit
             self.lake.publish_many(held)
         return statuses
@@ -295,19 +279,15 @@ class BrokerService:
         self._book(results, [])
 
     def _book(self, results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
-              facts: list[OrderFact], conn: sa.Connection | None = None) -> None:
-        """``apply_many``, publishing ``facts`` to the lake with the booking's own; on
-        PostgreSQL on ``conn`` if given (from ``_reader``)."""
+              facts: list[OrderFact]) -> None:
+        """``apply_many``, publishing ``facts`` to the lake with the booking's own."""
         booking = None
         # Only a sell realises P&L (the profit sweep, the tier review and the breaker's
         # inputs): batches with one are booked on the transactional path.
-        if self._fast_pg and not any(r.side is OrderSide.SELL and r.fills
-                                     for _, r, _ in results):
-            if conn is not None:
+        if self._kept is not None and not any(r.side is OrderSide.SELL and r.fills
+                                              for _, r, _ in results):
+            with self._own_connection() as conn:
                 booking = book_and_account_pg(conn, self.account_id, results)
-            else:
-                with self._reader() as reader:
-                    booking = book_and_account_pg(reader, self.account_id, results)
         tripped = None
         if booking is None:
             booking, tripped = self._book_tx(results)
@@ -317,10 +297,10 @@ class BrokerService:
                                               tripped))
         # Hand-off to the lake DAG, after the commit: every order's state, its fills and
         # the positions they moved.
-        self.lake.publish_many([*facts, *(_broker_order_fact(order_id, result)
+        self.lake.publish_many([*facts, *(broker_order_fact(order_id, result)
                                           for order_id, result, _ in results),
-                                *(_fact(b) for b in booked),
-                                *(_position_fact(row) for row in booking.positions)])
+                                *(fill_fact(b) for b in booked),
+                                *(position_fact(row) for row in booking.positions)])
         if booked:
             if self.on_fills is not None:
                 self.on_fills(booked)
@@ -386,31 +366,3 @@ class BrokerService:
         if changed:
             self.apply_many(changed)
         return len(rows)
-
-
-def _position_fact(r: dict[str, Any]) -> PositionFact:
-    return PositionFact(position_id=r["id"], broker_account_id=r["broker_account_id"],
-                        ticker=r["ticker"], status=r["status"], quantity=r["quantity"],
-                        avg_entry_price=r["avg_entry_price"], market_value=r["market_value"],
-                        realized_pl=r["realized_pl"], unrealized_pl=r["unrealized_pl"],
-                        occurred_at=r["updated_at"] or datetime.now(UTC))
-
-
-def _fact(booked: BookedFill) -> FillFact:
-    return FillFact(order_id=booked.order_id, ticker=booked.ticker, side=booked.side,
-                    quantity=booked.fill.quantity, price=booked.fill.price, fee=booked.fill.fee,
-                    execution_id=booked.fill.execution_id, occurred_at=booked.fill.occurred_at)
-
-
-def _order_fact(order_id: int, job: BrokerOrderJob, status: OrderStatus) -> OrderFact:
-    return OrderFact(order_id=order_id, client_order_id=job.client_order_id, ticker=job.ticker,
-                     side=job.side, status=status.value, quantity=job.quantity,
-                     occurred_at=datetime.now(UTC))
-
-
-def _broker_order_fact(order_id: int, result: BrokerOrder) -> OrderFact:
-    return OrderFact(order_id=order_id, client_order_id=result.client_order_id,
-                     ticker=result.ticker, side=result.side, status=result.status.value,
-                     filled_quantity=result.filled_quantity,
-                     filled_avg_price=result.filled_avg_price,
-                     reject_reason=result.reject_reason, occurred_at=datetime.now(UTC))

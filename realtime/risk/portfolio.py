@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,24 @@ class PortfolioState:
         if sector is None:
             return Decimal(0)
         return self._sector_values.get(sector, Decimal(0))
+
+    def with_position(self, position: HeldPosition, cash: Decimal) -> PortfolioState:
+        """This state with ``position`` held in place of its ticker's and ``cash`` left.
+        Sector totals summed already are carried over, moved by the one position (an
+        order's gate asks for them again after every order of its batch)."""
+        positions = dict(self.positions)
+        before = positions.get(position.ticker)
+        positions[position.ticker] = position
+        moved = replace(self, positions=positions, cash=cash)
+        if "_sector_values" in self.__dict__:
+            totals = dict(self._sector_values)
+            if before is not None and before.sector is not None:
+                totals[before.sector] -= before.market_value
+            if position.sector is not None:
+                totals[position.sector] = (totals.get(position.sector, Decimal(0))
+                                           + position.market_value)
+            moved.__dict__["_sector_values"] = totals  # what cached_property would store
+        return moved
 
     @functools.cached_property
     def _sector_values(self) -> dict[str, Decimal]:
@@ -117,6 +136,41 @@ def portfolio_state(account_id: int, *, name: str, cash: Any, equity: Any,
         tier=None if tier is None else str(tier),
         reserve=Decimal(reserve) if reserve is not None else Decimal(0),
     )
+
+
+#: The account as ``load_portfolio`` reads it, for PostgreSQL statements of the hot path:
+#: select items over ``broker_accounts a`` joined with ``PORTFOLIO_SNAPSHOT_PG`` (``s``),
+#: read back by ``portfolio_from_pg`` (the open positions as one JSON array, numbers as
+#: their exact text).
+PORTFOLIO_COLUMNS_PG = f"""
+a.name, a.cash, a.equity, a.reconciliation_status, s.id, s.day_pl, s.drawdown,
+s.high_water_mark,
+(SELECT t.tier FROM risk_tier_history t WHERE t.broker_account_id = a.id
+ ORDER BY t.effective_from DESC LIMIT 1),
+(SELECT l.balance_after FROM reserve_pool_ledger l WHERE l.broker_account_id = a.id
+ ORDER BY l.id DESC LIMIT 1),
+(SELECT json_agg(json_build_array(p.ticker, p.quantity::text,
+                                  coalesce(p.market_value, p.cost_basis)::text, p.sector))
+ FROM positions p WHERE p.broker_account_id = a.id
+ AND p.status = '{PositionStatus.OPEN.value}')"""
+#: The newest snapshot of the account ``a``, as ``s``.
+PORTFOLIO_SNAPSHOT_PG = """
+LEFT JOIN LATERAL (
+    SELECT id, day_pl, drawdown, high_water_mark FROM portfolio_snapshots
+    WHERE broker_account_id = a.id ORDER BY taken_at DESC LIMIT 1) s ON true"""
+
+
+def portfolio_from_pg(account_id: int, columns: Sequence[Any]) -> PortfolioState:
+    """The ``PortfolioState`` of the values of ``PORTFOLIO_COLUMNS_PG`` (what
+    ``load_portfolio`` returns)."""
+    (name, cash, equity, reconciliation, snapshot_id, day_pl, drawdown, high_water_mark,
+     tier, reserve, positions) = columns
+    held = {p[0]: HeldPosition(p[0], Decimal(p[1]), Decimal(p[2]), p[3])
+            for p in positions or ()}
+    return portfolio_state(
+        account_id, name=name, cash=cash, equity=equity, reconciliation_status=reconciliation,
+        positions=held, snapshot_id=snapshot_id, day_pl=day_pl, drawdown=drawdown,
+        high_water_mark=high_water_mark, tier=tier, reserve=reserve)
 
 
 def consecutive_losses(conn: sa.Connection, account_id: int) -> int:

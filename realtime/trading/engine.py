@@ -7,10 +7,11 @@ recommendation_id) in its read and at most re-publishes the same job, which the 
 adapter handles idempotently through the deterministic client_order_id.
 
 A batch costs, before its jobs are handed over: one Redis pipeline (dedupe markers and the
-circuit breaker), one database read and one database write that commits (``store.py``),
-the gates in Python, and one Redis pipeline with the jobs. The recommendations' ``acted``
-status is written after the hand-off. The held positions' returns (the correlation gate's
-input) are kept across batches while the same tickers are held and no new bar is final.
+circuit breaker), one database read and one database write that commits the decisions
+together with the acted recommendations' ``acted`` status (``store.py``), the gates in
+Python, and one Redis pipeline with the jobs. The held positions' returns (the correlation
+gate's input) are kept across batches while the same tickers are held and no new bar is
+final.
 """
 
 from __future__ import annotations
@@ -170,26 +171,27 @@ class TradingEngine:
 
         Before the hand-off: one Redis pipeline (dedupe markers, the breaker), one read
         (account, positions, recommendations, decisions recorded already), the gates in
-        Python, one write that commits, one Redis pipeline with the broker jobs. After it:
-        the acted recommendations are marked ``acted``. A recommendation decided before (a
-        redelivery) finds its decision in the read and re-publishes its job if it acted:
-        the broker dedupes on the client_order_id.
+        Python, one write that commits the decisions with the acted recommendations'
+        ``acted`` status, one Redis pipeline with the broker jobs; nothing after it. A
+        recommendation decided before (a redelivery) finds its decision in the read and
+        re-publishes its job if it acted: the broker dedupes on the client_order_id.
 
         The dedupe markers of a batch are set with the next batch's first pipeline (no round
         trip of their own): they only spare a redelivery the read, which would find the
         decisions anyway, so one lost with the process costs nothing but that read.
         """
+        if not items:
+            return {}
         marks, self._unmarked = self._unmarked, []
         pipe = self.client.pipeline(transaction=False)
         for rec_id in marks:
             pipe.set(redis_keys.trading_dedupe(str(rec_id)), "1", ex=DEDUPE_TTL_S)
-        for rec_id, _, _ in items:
-            pipe.exists(redis_keys.trading_dedupe(str(rec_id)))
+        pipe.mget([redis_keys.trading_dedupe(str(rec_id)) for rec_id, _, _ in items])
         self.breaker.queue_read(pipe)
-        replies = pipe.execute()[len(marks):]
-        breaker = self.breaker.parse(replies[-1])
-        todo = {rec_id: (as_of, origin_at) for (rec_id, as_of, origin_at), seen
-                in zip(items, replies, strict=False) if not seen}
+        *_, seen, raw_breaker = pipe.execute()
+        breaker = self.breaker.parse(raw_breaker)
+        todo = {rec_id: (as_of, origin_at) for (rec_id, as_of, origin_at), marked
+                in zip(items, seen, strict=True) if marked is None}
         if not todo:
             return {}
         inputs = self.store.read(list(todo), [_rec_key(rec_id) for rec_id in todo])
@@ -208,10 +210,10 @@ class TradingEngine:
             for job in jobs.values():
                 pipe.xadd(self._orders_stream, job.to_fields())  # type: ignore[arg-type]
             pipe.execute()
-        # After the hand-off, before the ack: a crash in between leaves the recommendation
-        # active with its decision, and the redelivery marks it.
-        self.store.mark_acted([rec_id for rec_id in jobs if rec_id in active],
-                              datetime.now(UTC))
+        # A recommendation still active with an acting decision recorded before this batch
+        # (by an engine that marked it after the hand-off and stopped in between).
+        self.store.mark_acted([rec_id for rec_id in jobs if rec_id in active
+                               and _rec_key(rec_id) in inputs.recorded], datetime.now(UTC))
         self._unmarked.extend(rec.id for rec in inputs.recommendations)
         return jobs
 

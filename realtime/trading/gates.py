@@ -21,7 +21,7 @@ from realtime.trading.calendar import session_minutes
 from stonks.models.enums import OrderSide
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GateResult:
     name: str
     passed: bool
@@ -30,25 +30,28 @@ class GateResult:
     note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"passed": self.passed, "value": _json(self.value), "limit": _json(self.limit)}
+        """The result as the decision row records it (decimals as their exact text)."""
+        value, limit = self.value, self.limit
+        out = {"passed": self.passed,
+               "value": str(value) if isinstance(value, Decimal) else value,
+               "limit": str(limit) if isinstance(limit, Decimal) else limit}
         if self.note:
             out["note"] = self.note
         return out
 
 
-def _json(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
 class HeldReturns(Mapping[str, np.ndarray]):
     """The held positions' daily returns (ticker → returns), with the correlation gate's
     per-position work (stacking, centring, norms) done once for every trade that shares
-    them instead of once per trade. The rows are the same arrays the gate would build, so
-    its results are identical."""
+    them instead of once per trade, and each ticker's highest correlation with them kept
+    while the ticker's returns are the same array (the bar store hands out one array per
+    ticker until a new bar is final). The rows are the same arrays the gate would build,
+    so its results are identical."""
 
     def __init__(self, returns: Mapping[str, np.ndarray]) -> None:
         self._returns = dict(returns)
         self._centred: dict[int, tuple[list[str], np.ndarray, np.ndarray]] = {}
+        self._highest: dict[str, tuple[np.ndarray, float, str | None]] = {}
 
     def __getitem__(self, ticker: str) -> np.ndarray:
         return self._returns[ticker]
@@ -72,6 +75,18 @@ class HeldReturns(Mapping[str, np.ndarray]):
                     np.concatenate((norms[:i], norms[i + 1:])))
         return names, h, norms
 
+    def highest_correlation(self, ticker: str,
+                            returns: np.ndarray) -> tuple[float, str | None]:
+        """The highest correlation of ``ticker``'s ``returns`` with another held position's
+        returns of the same length, and that position's ticker (``highest_correlation``);
+        kept for the next call with the same array."""
+        kept = self._highest.get(ticker)
+        if kept is not None and kept[0] is returns:
+            return kept[1], kept[2]
+        highest = highest_correlation(returns, *self.centred(len(returns), ticker))
+        self._highest[ticker] = (returns, *highest)
+        return highest
+
 
 def _centre(returns: Mapping[str, np.ndarray],
             names: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +95,24 @@ def _centre(returns: Mapping[str, np.ndarray],
     held = np.vstack([returns[t] for t in names])
     h = held - held.mean(axis=1, keepdims=True)
     return h, np.linalg.norm(h, axis=1)
+
+
+def highest_correlation(returns: np.ndarray, names: list[str], h: np.ndarray,
+                        norms: np.ndarray) -> tuple[float, str | None]:
+    """The highest correlation of ``returns`` with the centred rows ``h`` (norms ``norms``)
+    of the tickers ``names``, and that ticker (-1 and None when none has one)."""
+    if not names:
+        return -1.0, None
+    # One matrix product for every held position instead of a corrcoef per pair.
+    a = returns - returns.mean()
+    denominator = norms * np.linalg.norm(a)
+    correlations = np.divide(h @ a, denominator, out=np.full(len(names), np.nan),
+                             where=denominator > 0)
+    if not np.isfinite(correlations).any():
+        return -1.0, None
+    # ``nanargmax`` without its overhead: the first highest, NaN counting as -inf.
+    i = int(np.where(np.isnan(correlations), -np.inf, correlations).argmax())
+    return float(correlations[i]), names[i]
 
 
 @dataclass(frozen=True)
@@ -160,23 +193,13 @@ def correlation(ctx: GateContext) -> GateResult:
     if ctx.side is OrderSide.SELL or ctx.returns is None or not ctx.held_returns:
         return GateResult("correlation", True, None, ctx.limits.max_correlation,
                           None if ctx.side is OrderSide.SELL else "nothing to correlate with")
-    length = len(ctx.returns)
     if isinstance(ctx.held_returns, HeldReturns):
-        names, h, norms = ctx.held_returns.centred(length, ctx.ticker)
+        worst, worst_ticker = ctx.held_returns.highest_correlation(ctx.ticker, ctx.returns)
     else:
-        names = [t for t, r in ctx.held_returns.items() if t != ctx.ticker and len(r) == length]
-        h, norms = _centre(ctx.held_returns, names)
-    worst, worst_ticker = -1.0, None
-    if names:
-        # One matrix product for every held position instead of a corrcoef per pair.
-        a = ctx.returns - ctx.returns.mean()
-        denominator = norms * np.linalg.norm(a)
-        correlations = np.divide(h @ a, denominator, out=np.full(len(names), np.nan),
-                                 where=denominator > 0)
-        if np.isfinite(correlations).any():
-            # ``nanargmax`` without its overhead: the first highest, NaN counting as -inf.
-            i = int(np.where(np.isnan(correlations), -np.inf, correlations).argmax())
-            worst, worst_ticker = float(correlations[i]), names[i]
+        names = [t for t, r in ctx.held_returns.items()
+                 if t != ctx.ticker and len(r) == len(ctx.returns)]
+        worst, worst_ticker = highest_correlation(ctx.returns, names,
+                                                  *_centre(ctx.held_returns, names))
     if worst_ticker is None:
         return GateResult("correlation", True, None, ctx.limits.max_correlation)
     return GateResult("correlation", worst <= ctx.limits.max_correlation, round(worst, 4),
@@ -202,6 +225,11 @@ GATES: tuple[Callable[[GateContext], GateResult], ...] = (
 
 def run_gates(ctx: GateContext) -> tuple[dict[str, dict[str, Any]], str | None]:
     """Every gate's result and the name of the first that failed (None if all passed)."""
-    results = [gate(ctx) for gate in GATES]
-    blocked = next((r.name for r in results if not r.passed), None)
-    return {r.name: r.as_dict() for r in results}, blocked
+    results: dict[str, dict[str, Any]] = {}
+    blocked: str | None = None
+    for gate in GATES:
+        result = gate(ctx)
+        results[result.name] = result.as_dict()
+        if blocked is None and not result.passed:
+            blocked = result.name
+    return results, blocked

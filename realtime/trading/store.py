@@ -2,11 +2,11 @@
 
 The read brings the account (balances, newest snapshot, tier, reserve), its open positions,
 the batch's recommendations and any decision already recorded under the batch's decision
-keys (a redelivered or re-polled trade) in one statement. The write inserts the decisions in
-one statement. Marking the acted recommendations ``acted`` is a separate statement that the
-engine runs after the broker jobs are handed over: nothing downstream reads that status, and
-the UPDATE of the wide recommendations row (not HOT: the status is indexed) would cost the
-hand-off a third of a millisecond.
+keys (a redelivered or re-polled trade) in one statement. The write inserts the decisions
+and marks the recommendations of the acting ones ``acted`` in one statement (a
+data-modifying CTE), so one commit records both: a redelivered recommendation whose job
+never reached the broker queue finds its decision in the read, whatever its status, and
+the engine hands the same job over again.
 
 On PostgreSQL (psycopg2) the statements run on one connection the store keeps (detached
 from the pool), in autocommit mode, so each commits on its own (no BEGIN or COMMIT round
@@ -14,8 +14,8 @@ trip) and no pool check-out, check-in or isolation-level switch is paid per stat
 They are prepared once per connection (planning them costs more than running them) and
 take JSON or array parameters, so one prepared statement serves every batch size. A
 connection found broken is replaced and the statement sent once more: the read has no
-effect, and the writes are idempotent (a decision key recorded already is left alone,
-``acted`` stays ``acted``).
+effect, and the writes are idempotent (a decision key recorded already is left alone, and
+so is its recommendation; ``acted`` stays ``acted``).
 
 SQLite (embedded) and other drivers run the same steps as SQLAlchemy statements: the reads
 on one connection, each write in its own transaction.
@@ -96,6 +96,7 @@ class DecisionStore:
         self.db = db
         self.account_id = account_id
         self._kept = KeptConnection(db) if KeptConnection.supports(db) else None
+        self._positions = _HeldPositions()
 
     def close(self) -> None:
         """Close the kept connection."""
@@ -112,7 +113,7 @@ class DecisionStore:
             [row] = self._run(_READ, {"account": self.account_id,
                                       "ids": list(recommendation_ids),
                                       "keys": list(decision_keys)})
-            return _inputs_from_row(self.account_id, row)
+            return _inputs_from_row(self.account_id, row, self._positions)
         with self.db.connect() as conn:
             portfolio = load_portfolio(conn, self.account_id)
             recs = _read_recommendations(conn, recommendation_ids)
@@ -132,7 +133,8 @@ class DecisionStore:
     # ---- writing -------------------------------------------------------------------------
 
     def write(self, rows: Sequence[dict[str, Any]], now: datetime) -> dict[str, int]:
-        """Insert the decision ``rows`` unless their key is recorded already (committed on
+        """Insert the decision ``rows`` unless their key is recorded already, and mark the
+        recommendations of the inserted acting ones ``acted``, in one commit (done on
         return); the ids of the new rows by decision key (a key missing from it was
         recorded by someone else)."""
         if not rows:
@@ -141,23 +143,29 @@ class DecisionStore:
             payload = document([{**row, "n": n} for n, row in enumerate(rows)])
             return {str(key): int(i) for i, key in self._run(
                 _WRITE, {"rows": payload, "now": now})}
-        t = table_of(TradingDecision)
+        t, r = table_of(TradingDecision), table_of(Recommendation)
         with self.db.begin() as conn:
-            return {str(key): int(i) for i, key in conn.execute(
+            inserted = {str(key): int(i) for i, key in conn.execute(
                 _insert_ignore_returning(conn, t),
                 [{**row, "created_at": now} for row in rows])}
+            acted = [row["recommendation_id"] for row in rows
+                     if row["decision_key"] in inserted and row["recommendation_id"] is not None
+                     and row["outcome"] == DecisionOutcome.ACT.value]
+            if acted:
+                conn.execute(_mark_acted_update(r, acted, now))
+        return inserted
 
     def mark_acted(self, recommendation_ids: Sequence[int], now: datetime) -> None:
-        """Set the status of the recommendations ``recommendation_ids`` to ``acted``."""
+        """Set the status of the recommendations ``recommendation_ids`` to ``acted`` (those
+        whose acting decision was recorded without it: by an engine that marked them after
+        the hand-off and stopped in between)."""
         if not recommendation_ids:
             return
         if self._kept is not None:
             self._run(_MARK_ACTED, {"ids": list(recommendation_ids), "now": now})
             return
-        r = table_of(Recommendation)
         with self.db.begin() as conn:
-            conn.execute(sa.update(r).where(r.c.id.in_(list(recommendation_ids))).values(
-                status=RecommendationStatus.ACTED.value, updated_at=now))
+            conn.execute(_mark_acted_update(table_of(Recommendation), recommendation_ids, now))
 
     def _run(self, statement: PreparedStatement, params: dict[str, Any]) -> list[Any]:
         """The rows of ``statement`` on the kept connection; every statement here is safe
@@ -174,6 +182,11 @@ def _insert_ignore_returning(conn: sa.Connection, table: sa.Table) -> Any:
     """Multi-row INSERT … ON CONFLICT (decision_key) DO NOTHING RETURNING id, decision_key."""
     return (insert_statement(conn, table).on_conflict_do_nothing(index_elements=["decision_key"])
             .returning(table.c.id, table.c.decision_key))
+
+
+def _mark_acted_update(r: sa.Table, ids: Sequence[int], now: datetime) -> Any:
+    return sa.update(r).where(r.c.id.in_(list(ids))).values(
+        status=RecommendationStatus.ACTED.value, updated_at=now)
 
 
 @functools.cache
@@ -229,15 +242,39 @@ def _float(value: str | None) -> float | None:
 # ---- the PostgreSQL path -------------------------------------------------------------------
 
 
-def _inputs_from_row(account_id: int, row: Any) -> BatchInputs:
+class _HeldPositions:
+    """The open positions from the read's rows (ticker, quantity, value, sector). A
+    ``HeldPosition`` whose row did not change since the batch before is reused (a fill
+    changes one position, not forty), and the whole dictionary when no row changed (the
+    ``PortfolioState``s share it; nothing changes it)."""
+
+    def __init__(self) -> None:
+        # One tuple, replaced whole: threads sharing the store never see a mixed state.
+        self._last: tuple[list[Any], dict[str, HeldPosition],
+                          dict[tuple[Any, ...], HeldPosition]] = ([], {}, {})
+
+    def parse(self, positions: list[Any] | None) -> dict[str, HeldPosition]:
+        positions = positions or []
+        last_rows, held, by_row = self._last
+        if positions == last_rows:
+            return held
+        rows: dict[tuple[Any, ...], HeldPosition] = {}
+        for ticker, quantity, value, sector in positions:
+            row = (ticker, quantity, value, sector)
+            rows[row] = by_row.get(row) or HeldPosition(ticker, Decimal(quantity),
+                                                        Decimal(value), sector)
+        held = {p.ticker: p for p in rows.values()}
+        self._last = (positions, held, rows)
+        return held
+
+
+def _inputs_from_row(account_id: int, row: Any, positions: _HeldPositions) -> BatchInputs:
     (name, cash, equity, reconciliation, snapshot_id, day_pl, drawdown, high_water_mark,
-     tier, reserve, positions, recs, recorded) = row
-    held = {p[0]: HeldPosition(p[0], Decimal(p[1]), Decimal(p[2]), p[3])
-            for p in positions or ()}
+     tier, reserve, held, recs, recorded) = row
     portfolio = portfolio_state(
         account_id, name=name, cash=cash, equity=equity, reconciliation_status=reconciliation,
-        positions=held, snapshot_id=snapshot_id, day_pl=day_pl, drawdown=drawdown,
-        high_water_mark=high_water_mark, tier=tier, reserve=reserve)
+        positions=positions.parse(held), snapshot_id=snapshot_id, day_pl=day_pl,
+        drawdown=drawdown, high_water_mark=high_water_mark, tier=tier, reserve=reserve)
     # Numbers travel as text inside the JSON (exact decimals; floats as PostgreSQL prints
     # them, which round-trips), so they come back as the driver would give them.
     rows = [RecommendationRow(
@@ -289,13 +326,25 @@ def _write_statement() -> PreparedStatement:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     columns = [c.name for c in t.columns if c.name not in ("id", "created_at")]
     record = ", ".join(f"{c} {t.c[c].type.compile(dialect=dialect)}" for c in columns)
+    # The acted recommendations are marked in the same statement (so the same commit) as
+    # their decisions are recorded: by the inserted rows only, so a decision a concurrent
+    # decider recorded first (and marked itself) is left alone. ``= ANY(ARRAY(…))`` keeps
+    # the update an index lookup whatever the planner guesses of the inserted rows.
     prepare = f"""
 PREPARE {name}(json, timestamptz) AS
-INSERT INTO trading_decisions ({", ".join(columns)}, created_at)
-SELECT {", ".join(columns)}, $2
-FROM json_to_recordset($1) AS b(n integer, {record}) ORDER BY n
-ON CONFLICT (decision_key) DO NOTHING
-RETURNING id, decision_key
+WITH inserted AS (
+    INSERT INTO trading_decisions ({", ".join(columns)}, created_at)
+    SELECT {", ".join(columns)}, $2
+    FROM json_to_recordset($1) AS b(n integer, {record}) ORDER BY n
+    ON CONFLICT (decision_key) DO NOTHING
+    RETURNING id, decision_key, recommendation_id, outcome
+), acted AS (
+    UPDATE recommendations SET status = '{RecommendationStatus.ACTED.value}', updated_at = $2
+    WHERE id = ANY(ARRAY(SELECT recommendation_id FROM inserted
+                         WHERE outcome = '{DecisionOutcome.ACT.value}'
+                           AND recommendation_id IS NOT NULL))
+)
+SELECT id, decision_key FROM inserted
 """
     return PreparedStatement(name, prepare, f"EXECUTE {name}(%(rows)s, %(now)s)")
 

@@ -100,11 +100,12 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
         aggregation = AggregationService(db, client, settings, bars=bars)
         return Worker(Consumer(client, queue, AggregationJob, aggregation.handle,
                                consumer_name=name, config=config),
-                      closers=[aggregation.engine.close])
+                      closers=[aggregation.close])
     if queue == redis_keys.QueueName.RECOMMENDATION:
         recs = RecommendationService(db, client, settings)
         return Worker(Consumer(client, queue, RecommendationJob, recs.handle,
-                               consumer_name=name, config=config))
+                               consumer_name=name, config=config),
+                      closers=[recs.close])
     if queue == THESIS_QUEUE:  # idle (acknowledges, calls nothing) when no LLM is configured
         rewriter = ThesisRewriter(db, settings)
 
@@ -149,5 +150,6 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
         return Worker(Consumer(client, queue, BrokerOrderJob, service.handle,
                                consumer_name=name, config=config),
                       duties=[(settings.broker_poll_interval_s, service.sync_open_orders)],
-                      closers=[*stops, broker.close] + ([notifier.close] if notifier else []))
+                      closers=[*stops, service.close, broker.close]
+                      + ([notifier.close] if notifier else []))
     raise ValueError(f"unknown queue {queue!r}; expected one of {', '.join(QUEUES)}")

@@ -100,6 +100,25 @@ def test_correlation_from_shared_held_returns_equals_the_plain_mapping() -> None
         assert again == plain and plain.note is not None and ticker not in plain.note
 
 
+def test_shared_held_returns_correlate_a_ticker_afresh_when_its_returns_change() -> None:
+    # The highest correlation is kept per ticker while the bar store hands out the same
+    # returns; a new bar (new returns) must not get the old answer.
+    rng = np.random.default_rng(5)
+    base = rng.normal(0, 0.01, 60)
+    held_returns = {"MSFT": base, "XOM": rng.normal(0, 0.01, 60)}
+    shared = gates.HeldReturns(held_returns)
+    positions = portfolio(positions=held(*held_returns))
+    twin = base + rng.normal(0, 0.001, 60)
+    first = gates.correlation(context(returns=twin, held_returns=shared, portfolio=positions))
+    again = gates.correlation(context(returns=twin, held_returns=shared, portfolio=positions))
+    assert not first.passed and again == first
+    independent = rng.normal(0, 0.01, 60)
+    changed = gates.correlation(context(returns=independent, held_returns=shared,
+                                        portfolio=positions))
+    assert changed.passed and changed == gates.correlation(context(
+        returns=independent, held_returns=held_returns, portfolio=positions))
+
+
 def test_sector_value_sums_the_positions_of_that_sector() -> None:
     state = portfolio(positions={**held("XOM", "CVX", value=1_000),
                                  **held("MSFT", value=2_500, sector="Information Technology")})

@@ -1,12 +1,18 @@
-"""Server-side prepared statements: prepared once per session, re-planned as tables grow."""
+"""Server-side prepared statements: prepared once per session, re-planned as tables grow;
+the JSON documents that carry their rows."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from realtime import prepared
-from realtime.prepared import PreparedStatement, execute_prepared, prepared_names
+from realtime.prepared import PreparedStatement, document, execute_prepared, prepared_names
 
 LOOKUP = PreparedStatement(
     "test_lookup", "PREPARE test_lookup(text[]) AS SELECT id FROM grow WHERE key = ANY($1)",
@@ -55,3 +61,20 @@ def test_a_statement_the_session_lost_is_prepared_again(pg_url: str) -> None:
             assert [i for i, in execute_prepared(conn, LOOKUP, {"keys": ["k1"]})] == [1]
     finally:
         engine.dispose()
+
+
+def test_a_document_keeps_decimals_exact_and_timestamps_aware() -> None:
+    rows = [{"quantity": Decimal("1.234567"), "price": Decimal("81.0800000001"),
+             "at": datetime(2024, 5, 6, 14, 30, 1, 5, tzinfo=UTC), "kelly": np.float64(0.25),
+             "gates": {"confidence": {"passed": True, "note": "ünïcode"}}, 7: None}]
+    assert json.loads(document(rows)) == [{
+        "quantity": "1.234567", "price": "81.0800000001", "at": "2024-05-06T14:30:01.000005+00:00",
+        "kelly": 0.25, "gates": {"confidence": {"passed": True, "note": "ünïcode"}}, "7": None}]
+
+
+def test_a_document_refuses_a_naive_timestamp_and_a_nan() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        document([{"at": datetime(2024, 5, 6, 14, 30)}])
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="Out of range float"):
+            document([value])

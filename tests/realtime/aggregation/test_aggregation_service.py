@@ -43,6 +43,16 @@ def _worker(database_url: str, redis_url: str, db: Engine, client: redis.Redis,
     return worker
 
 
+
+@pytest.fixture
+def worker_without_ttl(db: Engine, migrated_pg_url: str, redis_url: str,
+                       redis_client: redis.Redis, tmp_path: Path,
+                       buy_case: tuple[datetime, str]) -> Worker:
+    """An aggregation worker that publishes every job (no dedupe TTL)."""
+    return _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
+                   rec_dedup_ttl_s=0)
+
+
 def _run(worker: Worker, client: redis.Redis, *jobs: tuple[str, datetime]) -> None:
     Producer(client, redis_keys.QueueName.AGGREGATION).publish_many(
         [AggregationJob(ticker=ticker, as_of=as_of) for ticker, as_of in jobs])
@@ -88,32 +98,29 @@ def test_one_job_per_ticker_is_published_within_the_dedupe_ttl(
 
 
 def test_without_a_ttl_every_job_is_published(
-    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
-    tmp_path: Path, buy_case: tuple[datetime, str],
+    db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
+    worker_without_ttl: Worker,
 ) -> None:
     moment, ticker = buy_case
-    worker = _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
-                     rec_dedup_ttl_s=0)
-    _run(worker, redis_client, (ticker, moment), (ticker, moment + timedelta(seconds=1)))
+    _run(worker_without_ttl, redis_client, (ticker, moment),
+         (ticker, moment + timedelta(seconds=1)))
     assert len(_published(redis_client)) == 2
     assert not redis_client.exists(redis_keys.rec_dedup(ticker))
 
 
 def test_on_postgres_only_the_read_precedes_the_hand_off(
-    db: Engine, migrated_pg_url: str, redis_url: str, redis_client: redis.Redis,
-    tmp_path: Path, buy_case: tuple[datetime, str],
+    db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
+    worker_without_ttl: Worker,
 ) -> None:
     moment, ticker = buy_case
-    worker = _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
-                     rec_dedup_ttl_s=0)
-    _run(worker, redis_client, (ticker, moment))  # warms the caches (company, output)
+    _run(worker_without_ttl, redis_client, (ticker, moment))  # warms the caches (company, output)
     seen: list[tuple[str, int]] = []
 
     @sa.event.listens_for(db, "before_cursor_execute")
     def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append((statement.split()[0], int(redis_client.xlen(REC_STREAM))))
 
-    _run(worker, redis_client, (ticker, moment + timedelta(seconds=1)))
+    _run(worker_without_ttl, redis_client, (ticker, moment + timedelta(seconds=1)))
     # One statement (the signals) before the job is published, one (all trend rows) after;
     # both prepared on the server by the first batch, so only executed now.
     assert seen == [("EXECUTE", 1), ("EXECUTE", 2)]
@@ -149,3 +156,60 @@ def test_a_batch_writes_its_rows_once_and_a_redelivery_changes_nothing(
     assert [_count(db, m) for m in (SignalEngineOutput, TrendWindow, TrendHistory,
                                     TrendProjection)] == counts
     assert len(_published(redis_client)) == 1
+
+
+def test_on_postgres_the_batches_take_no_connection_from_the_pool(
+    db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
+    worker_without_ttl: Worker,
+) -> None:
+    moment, ticker = buy_case
+    _run(worker_without_ttl, redis_client, (ticker, moment))  # opens the worker's own session
+    checkouts: list[int] = []
+    sessions: set[int] = set()
+
+    @sa.event.listens_for(db, "checkout")
+    def _checkout(dbapi_connection: Any, *_: Any) -> None:
+        checkouts.append(id(dbapi_connection))
+
+    @sa.event.listens_for(db, "before_cursor_execute")
+    def _record(conn: sa.Connection, *_: Any) -> None:
+        sessions.add(id(conn.connection.dbapi_connection))
+
+    for second in (1, 2):
+        _run(worker_without_ttl, redis_client, (ticker, moment + timedelta(seconds=second)))
+    assert checkouts == [] and len(sessions) == 1
+    assert len(_published(redis_client)) == 3 and _count(db, TrendHistory) == 9
+
+
+def _trend_rows(db: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every trend table's rows without their ids and insertion times, in key order."""
+    found = {}
+    for model in (TrendWindow, TrendHistory, TrendProjection):
+        table = table_of(model)
+        columns = [c for c in table.c if c.key not in ("id", "created_at", "updated_at")]
+        order = [table.c[k] for k in ("ticker", "window_label", "horizon", "computed_at")
+                 if k in table.c]
+        with db.connect() as conn:
+            found[table.name] = [dict(row) for row in conn.execute(
+                sa.select(*columns).order_by(*order)).mappings()]
+    return found
+
+
+def test_the_trend_rows_are_the_same_on_both_dialects(
+    request: pytest.FixtureRequest, redis_url: str, redis_client: redis.Redis,
+    tmp_path: Path, buy_case: tuple[datetime, str],
+) -> None:
+    moment, ticker = buy_case
+    other = next(t for t in TRACKED if t != ticker)
+    written = []
+    for db_name, url_name in (("db", "migrated_pg_url"), ("sqlite_db", "sqlite_url")):
+        redis_client.flushdb()  # each database's worker starts from empty streams
+        db = request.getfixturevalue(db_name)
+        worker = _worker(request.getfixturevalue(url_name), redis_url, db, redis_client,
+                         tmp_path, buy_case, rec_dedup_ttl_s=0)
+        _run(worker, redis_client, (ticker, moment), (other, moment),
+             (ticker, moment + timedelta(seconds=1)))
+        written.append(_trend_rows(db))
+    on_postgres, on_sqlite = written
+    assert [len(rows) for rows in on_postgres.values()] == [6, 6, 12]
+    assert on_postgres == on_sqlite

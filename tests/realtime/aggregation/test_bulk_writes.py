@@ -310,3 +310,32 @@ def test_a_failed_prepared_string_leaves_nothing_and_the_session_usable(auto: En
         assert _read(pg, FAST) == []
         write_many(conn, [BulkWrite(FAST, _rows(), CONFLICT, update=False)])
     assert len(_read(pg, FAST)) == 3
+
+
+def test_rows_given_as_values_in_key_order_write_what_mappings_write(engine: Engine) -> None:
+    rows = _rows()
+    keys = tuple(rows[0])
+    values = [tuple(row[k] for k in keys) for row in rows]
+    with engine.begin() as conn:
+        write_many(conn, [BulkWrite(FAST, values, CONFLICT, update=False, keys=keys)])
+        sql._write_slow(conn, BulkWrite(SLOW, rows, CONFLICT, update=False))
+    fast, slow = _read(engine, FAST), _read(engine, SLOW)
+    assert _without(fast, "id", "created_at") == _without(slow, "id", "created_at")
+    assert fast[0]["payload"]["text"] == AWKWARD and fast[1]["at"] == T0
+
+
+def test_objects_shared_by_rows_are_written_in_every_row(engine: Engine) -> None:
+    """Rows may share a value object (one timestamp, one JSON document) anywhere in a
+    column; each row gets its own value all the same."""
+    india = timezone(timedelta(hours=5, minutes=30))
+    at, other_at = T0, T0.astimezone(india) + timedelta(hours=1)
+    payload, other_payload = {"v": 1}, {"v": 2}
+    rows = [{"key": "k", "part": part, "at": (at, other_at)[part % 2],
+             "payload": (payload, other_payload, None)[part % 3],
+             "direction": (Direction.BULLISH, "bearish")[part % 2]} for part in range(6)]
+    with engine.begin() as conn:
+        upsert_many(conn, FAST, rows, CONFLICT)
+    stored = _read(engine, FAST)
+    assert [r["at"] for r in stored] == [at, other_at] * 3
+    assert [r["payload"] for r in stored] == [{"v": 1}, {"v": 2}, None] * 2
+    assert [r["direction"] for r in stored] == [Direction.BULLISH, Direction.BEARISH] * 3

@@ -7,6 +7,7 @@ Real databases and Redis; the handler is called as the consumer calls it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from realtime.lake import RecommendationFact
 from realtime.messages import TRADING_QUEUE, EvidenceRef, RecommendationCommitted, RecommendationJob
+from realtime.prepared import fetch_rows
 from realtime.recommendation import RecommendationService
 from realtime.sql import table_of
 from stonks import redis_keys
@@ -284,30 +286,72 @@ def test_a_repeated_evidence_reference_is_stored_once(
     assert len(side_rows(engine, RiskEvaluation)) == 2
 
 
+def test_the_announcements_carry_message_ids_derived_from_the_recommendation(
+    engine: Engine, redis_url: str, redis_client: redis.Redis,
+) -> None:
+    service = RecommendationService(engine, redis_client, settings_for(engine, redis_url))
+    handle(service, make_job(engine, "AAPL", "k-1"), make_job(engine, "MSFT", "k-2"))
+    ids = [r.id for r in recommendations(engine)]
+    assert [a.message_id for a in announced(redis_client)] == [
+        f"recommendation:{i}:committed" for i in ids]
+    assert [f.message_id for f in lake_facts(redis_client)] == [
+        f"recommendation:{i}:fact" for i in ids]
+    service.close()
+
+
+@contextmanager
+def pg_service_after_one_batch(pg_url: str, redis_url: str, redis_client: redis.Redis,
+                               **engine_options: Any,
+                               ) -> Iterator[tuple[Engine, RecommendationService]]:
+    """A service on a seeded PostgreSQL that has stored one batch (job ``k-1``, AAPL);
+    closed afterwards."""
+    with seeded_engine(pg_url, TICKERS, **engine_options) as db:
+        service = RecommendationService(db, redis_client, settings_for(db, redis_url))
+        handle(service, make_job(db, "AAPL", "k-1"))
+        try:
+            yield db, service
+        finally:
+            service.close()
+
+
 def test_a_prepared_statement_lost_by_the_session_is_prepared_again(
     pg_url: str, redis_url: str, redis_client: redis.Redis,
 ) -> None:
-    # One session, reused.
-    with seeded_engine(pg_url, TICKERS, pool_size=1, max_overflow=0) as db:
-        service = RecommendationService(db, redis_client, settings_for(db, redis_url))
-        handle(service, make_job(db, "AAPL", "k-1"))
-        with db.connect() as conn:  # the same session, behind the service's back
-            conn.exec_driver_sql("DEALLOCATE ALL")
+    with pg_service_after_one_batch(pg_url, redis_url, redis_client) as (db, service):
+        assert service.store.kept is not None
+        with service.store.kept.connection() as conn:  # the store's session
+            fetch_rows(conn, "DEALLOCATE ALL")
         handle(service, make_job(db, "MSFT", "k-2"))
         assert [r.idempotency_key for r in recommendations(db)] == ["k-1", "k-2"]
         assert len(announced(redis_client)) == 2
 
 
-def test_the_session_goes_back_to_the_pool_transactional(
+def test_the_store_needs_no_pooled_connection(
     pg_url: str, redis_url: str, redis_client: redis.Redis,
 ) -> None:
-    # The store runs in autocommit; the next user of the same session must get transactions.
-    with seeded_engine(pg_url, TICKERS, pool_size=1, max_overflow=0) as db:
-        handle(RecommendationService(db, redis_client, settings_for(db, redis_url)),
-               make_job(db, "AAPL", "k-1"))
-        t = table_of(Company)
-        with db.connect() as conn:
-            conn.execute(sa.update(t).values(name="renamed"))
-            conn.rollback()
-        with db.connect() as conn:
-            assert "renamed" not in conn.execute(sa.select(t.c.name)).scalars().all()
+    # The session it opened first, kept out of the pool: an exhausted pool does not hold
+    # up the batches after it.
+    with pg_service_after_one_batch(pg_url, redis_url, redis_client, pool_size=1,
+                                    max_overflow=0, pool_timeout=1) as (db, service):
+        job = make_job(db, "MSFT", "k-2")
+        with db.connect() as held:
+            held.execute(sa.select(1))
+            handle(service, job)
+        assert [r.idempotency_key for r in recommendations(db)] == ["k-1", "k-2"]
+        assert len(announced(redis_client)) == 2
+
+
+def test_a_batch_is_stored_and_announced_once_after_the_database_drops_the_connection(
+    pg_url: str, redis_url: str, redis_client: redis.Redis,
+) -> None:
+    with pg_service_after_one_batch(pg_url, redis_url, redis_client) as (db, service):
+        with db.connect() as conn:  # e.g. a server restart or an idle-session timeout
+            dropped = conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+        assert dropped >= 1
+        handle(service, make_job(db, "MSFT", "k-2"))
+        recs = recommendations(db)
+        assert [r.idempotency_key for r in recs] == ["k-1", "k-2"]
+        assert len(side_rows(db, RiskEvaluation)) == 2
+        assert [a.recommendation_id for a in announced(redis_client)] == [r.id for r in recs]

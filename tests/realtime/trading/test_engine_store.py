@@ -117,8 +117,10 @@ def test_a_redelivery_after_a_crash_hands_the_recorded_decision_over_again(
     buy_case: tuple[datetime, str], status_after_crash: str,
 ) -> None:
     # The worker died after committing the decision, before its job reached the broker
-    # queue (and before or after marking the recommendation): a new worker gets the
-    # announcement again and must hand over the same order, deciding nothing new.
+    # queue: a new worker gets the announcement again and must hand over the same order,
+    # deciding nothing new. The decision commits with the ``acted`` status; a
+    # recommendation still ``active`` is what an engine that marked it after the hand-off
+    # leaves behind, and the new worker marks it.
     moment, ticker = buy_case
     rec_id = insert_recommendation(db, ticker, moment, "k1")
     [first] = trading_engine(db, redis_client, settings).decide_recommendations(
@@ -186,16 +188,27 @@ def test_a_batch_decides_each_recommendation_with_the_same_account_view(
     assert [status_of(db, i) for i in ids] == ["acted"] * 3
 
 
+def _engine_after_one_decision(db: Engine, redis_client: redis.Redis, settings: Settings,
+                               case: tuple[datetime, str], *,
+                               skip: str) -> tuple[TradingEngine, int]:
+    """A trading engine on PostgreSQL (else the test is skipped: ``skip`` says why) and the
+    one recommendation it has decided."""
+    if db.dialect.name != "postgresql":
+        pytest.skip(skip)
+    moment, ticker = case
+    engine = trading_engine(db, redis_client, settings)
+    first = insert_recommendation(db, ticker, moment, "k1")
+    engine.decide_recommendations([(first, moment, moment)])
+    return engine, first
+
+
 def test_the_engine_carries_on_after_the_database_drops_its_connection(
     db: Engine, settings: Settings, redis_client: redis.Redis,
     buy_case: tuple[datetime, str],
 ) -> None:
-    if db.dialect.name != "postgresql":
-        pytest.skip("a server connection to drop")
+    engine, _ = _engine_after_one_decision(db, redis_client, settings, buy_case,
+                                           skip="a server connection to drop")
     moment, ticker = buy_case
-    engine = trading_engine(db, redis_client, settings)
-    first = insert_recommendation(db, ticker, moment, "k1")
-    engine.decide_recommendations([(first, moment, moment)])
     with db.connect() as conn:  # e.g. a server restart or an idle-session timeout
         dropped = conn.execute(sa.text(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -230,3 +243,28 @@ def test_a_manual_trade_is_decided_once_per_key(
     close = engine.bars.snapshot(ticker, moment)
     assert close is not None and decision.reference_price == Decimal(str(close.close))
     assert len(handed_over(redis_client)) == 2  # the broker dedupes on client_order_id
+
+
+def test_a_batch_reads_once_and_records_its_decisions_with_their_status_in_one_statement(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    buy_case: tuple[datetime, str],
+) -> None:
+    engine, first = _engine_after_one_decision(  # the statements are prepared
+        db, redis_client, settings, buy_case, skip="one statement per step on PostgreSQL only")
+    moment, ticker = buy_case
+    batch = [insert_recommendation(db, ticker, moment, f"k{i}") for i in range(2, 5)]
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(db, "before_cursor_execute", count)
+    try:
+        jobs = engine.decide_recommendations([(i, moment, moment) for i in batch])
+    finally:
+        sa.event.remove(db, "before_cursor_execute", count)
+    assert sorted(jobs) == batch
+    assert [s.split("(")[0] for s in sent] == ["EXECUTE stonks_trading_read",
+                                               "EXECUTE stonks_trading_write"]
+    assert [status_of(db, i) for i in [first, *batch]] == ["acted"] * 4
+    engine.close()
