@@ -143,7 +143,7 @@ class BrokerService:
                 continue
             risk = risk or self._risk_view(conn, portfolio)
             gated[cid] = gate(ref or Ref(0, OrderStatus.INTENT, job.quantity,
-                                               job.limit_price, None), job, risk)
+                                         job.limit_price, None), job, risk)
             if ref is None:
                 new.append((job, gated[cid]))
             else:
