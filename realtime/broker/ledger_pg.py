@@ -3,8 +3,7 @@
 It holds ``book_and_account_pg`` (what ``ledger.book_broker_orders`` with status events and
 ``ledger.update_account`` do, for batches without sells, on a psycopg2 connection in
 autocommit mode), the lock, read and write statements it prepares, the JSON documents that
-carry their rows (``document``) and the reading of rows back from JSON, and
-``plan_generically``, the planner settings of the broker's own session. The calculations
+carry their rows (``document``) and the reading of rows back from JSON. The calculations
 are ``realtime.broker.ledger``'s, shared with the transactional path, so both paths book
 the same rows.
 """
@@ -189,15 +188,6 @@ _PREPARED = (
     ("stonks_booking_read", "bigint[], bigint, text[]", _READ_PG),
     ("stonks_booking_write", "json, json, json, json, json, json, json", _WRITE_PG),
 )
-#: Run the prepared statements with their generic plan (planned once): by default the
-#: server keeps planning array and JSON parameters anew every time (its generic cost
-#: estimate looks worse), which costs more than running them. Every lookup here goes by a
-#: primary or unique key, so sequential scans are ruled out: a generic plan made while the
-#: tables were tiny would otherwise scan them (once per position, in the semi-join) as they
-#: grow, until the next re-planning (``realtime.prepared``). Set for the session
-#: (``plan_generically``): only on a connection the broker keeps for itself.
-_GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"
-_PLANNED = "stonks.broker.generic_plans"
 _RUN_READ = ("BEGIN; EXECUTE stonks_booking_lock(%(ids)s, %(account)s); "
              "EXECUTE stonks_booking_read(%(ids)s, %(account)s, %(keys)s)")
 _RUN_WRITE = "EXECUTE stonks_booking_write(%s, %s, %s, %s, %s, %s, %s); COMMIT"
@@ -225,25 +215,16 @@ def _json_row(text: str) -> _Row:
     return row
 
 
-def plan_generically(conn: sa.Connection) -> None:
-    """Have the broker's prepared statements run with generic plans and no sequential
-    scans for the rest of ``conn``'s session (a connection out of the pool, which nobody
-    else uses): set once per session."""
-    info = conn.connection.info
-    if not info.get(_PLANNED):
-        fetch_rows(conn, _GENERIC_PLANS)
-        info[_PLANNED] = True
-
-
 def book_and_account_pg(
     conn: sa.Connection, account_id: int,
     results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
 ) -> Booking | None:
     """``book_broker_orders(..., status_events=True)`` then ``update_account`` for the
     fills, committed, in two round trips (PostgreSQL through psycopg2, ``conn`` in
-    autocommit mode, no sell among the fills; planned as ``plan_generically`` has it on the
-    broker's own session); None when a concurrent booking got in the way and nothing was
-    written (book the batch on the transactional path then). No transaction is left open.
+    autocommit mode, no sell among the fills; on the broker's own session, with
+    ``kept_connection.GENERIC_PLANS``); None when a concurrent booking got in the way and
+    nothing was written (book the batch on the transactional path then). No transaction is
+    left open.
     """
     if not results:
         return Booking([], [])

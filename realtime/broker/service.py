@@ -15,8 +15,7 @@ its locks, and its writes with the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,8 +30,8 @@ from realtime.broker.facts import broker_order_fact, fill_fact, order_fact, posi
 from realtime.broker.gate import RiskView, gate
 from realtime.broker.intents import Gated, Ref, read_batch_pg, read_refs, write_intents
 from realtime.broker.ledger import BookedFill, Booking, book_broker_orders, update_account
-from realtime.broker.ledger_pg import book_and_account_pg, plan_generically
-from realtime.kept_connection import KeptConnection
+from realtime.broker.ledger_pg import book_and_account_pg
+from realtime.kept_connection import GENERIC_PLANS, KeptConnection
 from realtime.lake import OrderFact
 from realtime.messages import BrokerOrderJob
 from realtime.notifications import Notification, Notifier
@@ -76,7 +75,8 @@ class BrokerService:
         self.notifier = notifier
         # PostgreSQL through psycopg2: the hot path's statements run on a connection of the
         # service's own (autocommit, prepared, one round trip each).
-        self._kept = KeptConnection(db) if KeptConnection.supports(db) else None
+        self._kept = (KeptConnection(db, settings=GENERIC_PLANS) if KeptConnection.supports(db)
+                      else None)
 
     def close(self) -> None:
         """Close the service's own connection (a later use opens a new one)."""
@@ -85,14 +85,6 @@ class BrokerService:
 
     def handle(self, deliveries: Sequence[Delivery[BrokerOrderJob]]) -> None:
         self.place_many([delivery.message for delivery in deliveries])
-
-    @contextmanager
-    def _own_connection(self) -> Iterator[sa.Connection]:
-        """The service's kept connection (PostgreSQL), planned for its statements."""
-        assert self._kept is not None
-        with self._kept.connection() as conn:
-            plan_generically(conn)
-            yield conn
 
     # ---- the write-ahead intent ----------------------------------------------------------
 
@@ -114,7 +106,7 @@ class BrokerService:
                 return self._write_ahead_on(conn, first)
         for attempt in (1, 2):
             try:
-                with self._own_connection() as conn:
+                with self._kept.connection() as conn:
                     return self._write_ahead_on(conn, first)
             except sa.exc.DBAPIError as exc:
                 # A connection that broke: once more on a fresh one. Safe to repeat: an
@@ -286,7 +278,7 @@ class BrokerService:
         # inputs): batches with one are booked on the transactional path.
         if self._kept is not None and not any(r.side is OrderSide.SELL and r.fills
                                               for _, r, _ in results):
-            with self._own_connection() as conn:
+            with self._kept.connection() as conn:
                 booking = book_and_account_pg(conn, self.account_id, results)
         tripped = None
         if booking is None:

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
-from realtime.kept_connection import KeptConnection
+from realtime.kept_connection import GENERIC_PLANS, KeptConnection
 from realtime.prepared import PreparedStatement, document
 from realtime.risk.limits import current_tier
 from realtime.risk.portfolio import HeldPosition, PortfolioState, load_portfolio, portfolio_state
@@ -95,7 +95,9 @@ class DecisionStore:
     def __init__(self, db: Engine, account_id: int) -> None:
         self.db = db
         self.account_id = account_id
-        self._kept = KeptConnection(db) if KeptConnection.supports(db) else None
+        # Its read is planned once (without, the server re-planned it on most runs).
+        self._kept = (KeptConnection(db, settings=GENERIC_PLANS) if KeptConnection.supports(db)
+                      else None)
         self._positions = _HeldPositions()
 
     def close(self) -> None:

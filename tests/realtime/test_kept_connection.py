@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime.kept_connection import KeptConnection
+from realtime.kept_connection import GENERIC_PLANS, KeptConnection
 from realtime.prepared import PreparedStatement, fetch_rows
 
 PID = PreparedStatement("test_pid", "PREPARE test_pid AS SELECT pg_backend_pid()",
@@ -86,3 +86,20 @@ def test_sqlite_is_refused_with_a_clear_error(sqlite_url: str) -> None:
     assert not KeptConnection.supports(engine)
     with pytest.raises(ValueError, match="PostgreSQL through psycopg2"):
         KeptConnection(engine)
+
+
+def test_session_settings_are_set_on_every_session_it_opens(engine: Engine) -> None:
+    kept = KeptConnection(engine, settings=GENERIC_PLANS)
+    show = ("SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan'), "
+            "pg_backend_pid()")
+    with kept.connection() as conn:
+        [(mode, seqscan, pid)] = fetch_rows(conn, show)
+    assert (mode, seqscan) == ("force_generic_plan", "off")
+    with engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    with pytest.raises(sa.exc.DBAPIError), kept.connection() as conn:
+        fetch_rows(conn, show)
+    with kept.connection() as conn:
+        [(mode, seqscan, fresh)] = fetch_rows(conn, show)
+    assert (mode, seqscan) == ("force_generic_plan", "off") and fresh != pid
+    kept.close()
