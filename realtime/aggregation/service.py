@@ -6,10 +6,11 @@ published (one Redis script: ``SET NX EX`` + ``XADD``), and only then are the tr
 windows upserted, their history appended and the projections written, off the path to a
 decision. On PostgreSQL (psycopg2) the batches run on one autocommit connection the
 service keeps (``KeptConnection``: no pool check-out or check-in per batch): the read is
-a single round trip, and all trend rows go in one string of statements, which the server
-runs as one transaction; both are server-side prepared statements, prepared once per
-session and sent on the driver's cursor. The batch is acknowledged after both, and every
-write is idempotent, so a crash in between loses nothing.
+a single round trip, and all trend rows go in one statement (one data-modifying CTE per
+table, fed by one JSON document), which the server runs as one transaction; both are
+server-side prepared statements, prepared once per session and sent on the driver's
+cursor. The batch is acknowledged after both, and every write is idempotent, so a crash
+in between loses nothing.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from realtime.prepared import PreparedStatement, execute_prepared
+from realtime.sql_documents import is_psycopg2
+from realtime.sql_prepared import uses_prepared
 from stonks.models.types import UTCDateTime
 from stonks.weighted_signals import (
     SignalLayer,
@@ -90,16 +92,9 @@ class SignalCache:
         return found
 
 
-def _uses_prepared(conn: sa.Connection) -> bool:
-    dialect = conn.dialect
-    if dialect.name != "postgresql" or dialect.driver != "psycopg2":
-        return False
-    return bool(getattr(conn.connection.dbapi_connection, "autocommit", False))
-
-
 def _load(conn: sa.Connection, tickers: list[str], since: datetime, until: datetime,
           cache: SignalCache | None) -> dict[str, list[WeightedSignal]]:
-    if not _uses_prepared(conn):
+    if not (is_psycopg2(conn) and uses_prepared(conn)):
         return load_weighted_signals_for(conn, tickers, since=since, until=until)
     # What the column type does to a bound value on the SQLAlchemy path: an aware
     # datetime, in UTC (a naive one is refused).

@@ -1,10 +1,10 @@
 """A batch's trend rows: the current windows, their history and projections, written at once.
 
-Each job of a batch queues the rows of its ticker's windows; ``write`` sends them all in one
-``write_many`` (one round trip on PostgreSQL) and starts the next batch empty. Rows are
-tuples in the order of their table's keys below, not dictionaries: ``write_many`` turns
-them column by column into its JSON document, and a window's row serves as both its
-``trend_windows`` and its ``trend_history`` row.
+Each job of a batch queues the rows of its ticker's windows; ``write`` sends them all with
+``write_together`` (one prepared statement on the aggregation's PostgreSQL session) and
+starts the next batch empty. Rows are tuples in the order of their table's keys below, not
+dictionaries: they are turned column by column into one JSON document, and a window's row
+serves as both its ``trend_windows`` and its ``trend_history`` row (sent once).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from realtime.aggregation.trends import WINDOWS, TrendWindowState, project
-from realtime.sql import BulkWrite, table_of, write_many
+from realtime.sql import BulkWrite, table_of, write_together
 from stonks.models.trends import TrendHistory, TrendProjection, TrendWindow
 
 PROJECTION_HORIZONS = {"1d": timedelta(days=1), "5d": timedelta(days=5)}
@@ -78,7 +78,7 @@ class TrendRows:
     def write(self, conn: sa.Connection) -> None:
         """Upsert the windows, append their history and the projections; then start empty."""
         windows = list(self._windows.values())
-        write_many(conn, [
+        write_together(conn, [
             BulkWrite(_TREND_WINDOWS, windows, ("ticker", "window_label"), update=True,
                       keys=WINDOW_KEYS),
             BulkWrite(_TREND_HISTORY, windows, ("ticker", "window_label", "computed_at"),

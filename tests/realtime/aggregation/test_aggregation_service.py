@@ -158,6 +158,28 @@ def test_a_batch_writes_its_rows_once_and_a_redelivery_changes_nothing(
     assert len(_published(redis_client)) == 1
 
 
+def test_on_postgres_a_batch_writes_its_trend_rows_in_one_statement(
+    db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
+    worker_without_ttl: Worker,
+) -> None:
+    moment, ticker = buy_case
+    other = next(t for t in TRACKED if t != ticker)
+    _run(worker_without_ttl, redis_client, (ticker, moment), (other, moment))
+    seen: list[str] = []
+
+    @sa.event.listens_for(db, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    _run(worker_without_ttl, redis_client, (ticker, moment + timedelta(seconds=1)),
+         (other, moment + timedelta(seconds=1)))
+    # The signals' read, then all trend rows (windows, history, projections) of both
+    # tickers: one prepared statement, not one per table.
+    assert len(seen) == 2 and [s.count("EXECUTE") for s in seen] == [1, 1]
+    assert (_count(db, TrendWindow), _count(db, TrendHistory), _count(db, TrendProjection)) \
+        == (6, 12, 24)
+
+
 def test_on_postgres_the_batches_take_no_connection_from_the_pool(
     db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
     worker_without_ttl: Worker,

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from realtime import sql
+from realtime import sql, sql_documents
 from realtime.sql import (
     BulkWrite,
     insert_ignore,
@@ -238,7 +238,7 @@ def test_rows_of_differing_shapes_fail_as_on_the_sqlalchemy_path(pg: Engine) -> 
 
 
 def test_many_rows_are_split_into_pages(pg: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sql, "PAGE_ROWS", 2)
+    monkeypatch.setattr(sql_documents, "PAGE_ROWS", 2)
     seen = _statements(pg)
     rows = [{"key": "k", "part": i, "score": float(i)} for i in range(5)]
     with pg.begin() as conn:
@@ -339,3 +339,65 @@ def test_objects_shared_by_rows_are_written_in_every_row(engine: Engine) -> None
     assert [r["at"] for r in stored] == [at, other_at] * 3
     assert [r["payload"] for r in stored] == [{"v": 1}, {"v": 2}, None] * 2
     assert [r["direction"] for r in stored] == [Direction.BULLISH, Direction.BEARISH] * 3
+
+
+def test_write_together_is_one_prepared_statement_writing_what_write_many_writes(
+        pg: Engine, auto: Engine) -> None:
+    """Two tables from one rows object (a table and its history), upserted and inserted
+    unless present: one statement per call, the rows sent once, the same values as
+    ``write_many`` writes, and a repeated call upserts the same and inserts nothing."""
+    seen = _statements(pg)
+    documents: list[str] = []
+
+    @sa.event.listens_for(pg, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, _statement: str, parameters: Any, *_: Any) -> None:
+        documents.extend(parameters or ())
+
+    rows = _rows()
+    for changed in (False, True, True):
+        written = [{**row, "score": 0.5} for row in rows] if changed else rows
+        with auto.connect() as conn:
+            sql.write_together(conn, [BulkWrite(FAST, written, CONFLICT, update=True),
+                                      BulkWrite(SLOW, written, CONFLICT, update=False),
+                                      BulkWrite(SLOW.metadata.tables["bulk_fast"], [],
+                                                CONFLICT, update=False)])
+    assert [s.split()[0] for s in seen] == ["PREPARE", "EXECUTE", "EXECUTE", "EXECUTE"]
+    assert [s.count("EXECUTE") for s in seen[1:]] == [1, 1, 1]
+    assert seen[0].count("INSERT INTO") == 2 and len(documents) == 3
+    assert documents[0].count('"it') == 1  # the shared rows sent once
+    fast, slow = _read(pg, FAST), _read(pg, SLOW)
+    assert [r["score"] for r in fast] == [0.5] * 3  # upserted
+    assert _without(slow, "id", "created_at") == _without(
+        [{**row, "score": original["score"]} for row, original in zip(fast, slow,
+                                                                        strict=True)],
+        "id", "created_at")  # inserted once, left alone after
+    with pg.begin() as conn:  # what write_many writes, on the SQLAlchemy path's transaction
+        conn.execute(sa.delete(SLOW))
+        write_many(conn, [BulkWrite(SLOW, rows, CONFLICT, update=False)])
+    assert _without(_read(pg, SLOW), "id", "created_at") == _without(slow, "id", "created_at")
+    assert slow[0]["at"] == T0 and slow[1]["at"].tzinfo == UTC
+    assert [row["count"] for row in slow] == [7, 7, 7] and [r["tags"] for r in slow] == [{}] * 3
+    assert len({row["created_at"] for row in slow}) == 1
+    with auto.connect() as conn:  # a session that lost it prepares it again
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        sql.write_together(conn, [BulkWrite(FAST, rows, CONFLICT, update=True),
+                                  BulkWrite(SLOW, rows, CONFLICT, update=False)])
+    assert [r["score"] for r in _read(pg, FAST)] == [r["score"] for r in rows]
+
+
+def test_write_together_falls_back_to_write_many_where_it_cannot_combine(
+        engine: Engine) -> None:
+    """Outside autocommit on PostgreSQL, on SQLite, and for writes to one table twice."""
+    with engine.begin() as conn:
+        sql.write_together(conn, [BulkWrite(FAST, _rows(), CONFLICT, update=True),
+                                  BulkWrite(SLOW, _rows(), CONFLICT, update=False)])
+    auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with auto.connect() as conn:
+        sql.write_together(conn, [
+            BulkWrite(FAST, [{**_rows()[0], "part": 5}], CONFLICT, update=False),
+            BulkWrite(FAST, [{**_rows()[0], "part": 5, "score": 9.0}], CONFLICT,
+                      update=True)])
+    fast, slow = _read(engine, FAST), _read(engine, SLOW)
+    assert _without([r for r in fast if r["part"] != 5], "id", "created_at") == _without(
+        slow, "id", "created_at")
+    assert [(r["part"], r["score"]) for r in fast if r["part"] == 5] == [(5, 9.0)]  # in order
