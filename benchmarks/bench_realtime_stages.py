@@ -5,9 +5,8 @@ signal engine rates BUY, risk opened up so every job trades), but the four consu
 in this process one after another, so each stage is timed alone: milliseconds per event
 and SQL round trips per batch (``statements_per_batch``: what the driver was sent, one
 string each, which may hold several statements), at batches of 1, 10 and 50 jobs. At a
-batch of 1 the sum of
-the stages is the latency floor of the multi-process pipeline; at 50 it is close to the
-CPU cost per event under load. The last line printed is one JSON object.
+batch of 1 the sum of the stages is the latency floor of the multi-process pipeline; at 50
+it is close to the CPU cost per event under load. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
