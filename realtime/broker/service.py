@@ -45,7 +45,7 @@ from stonks.config import Settings
 from stonks.models.enums import OrderSide
 from stonks.models.orders import Order, OrderEvent, OrderStatus, OrderType
 from stonks.models.portfolio import Position
-from stonks.queues import Delivery, Producer
+from stonks.queues import Delivery, Outbox, QueueMessage
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class BrokerService:
     def __init__(self, db: Engine, client: redis.Redis, settings: Settings, broker: Broker,
                  account_id: int, account_name: str,
                  on_fills: FillListener | None = None,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None, outbox: Outbox | None = None) -> None:
         self.db = db
         self.client = client
         self.settings = settings
@@ -70,7 +70,9 @@ class BrokerService:
         self.account_id = account_id
         self.breaker = CircuitBreaker(client, account_name)
         self.limits = RiskLimits.from_settings(settings)
-        self.lake = Producer(client, redis_keys.QueueName.LAKE_PUBLISH)
+        self._lake_stream = redis_keys.queue(redis_keys.QueueName.LAKE_PUBLISH)
+        # The consumer's, in a worker: the lake facts ride on its next round trip.
+        self.outbox = outbox or Outbox()
         self.on_fills = on_fills
         self.notifier = notifier
         # PostgreSQL through psycopg2: the hot path's statements run on a connection of the
@@ -209,8 +211,12 @@ class BrokerService:
         if results:  # the orders held or rejected go to the lake with the booking's facts
             self._book(results, held)
         elif held:  # hand-off to the lake DAG, after the commit
-            self.lake.publish_many(held)
+            self._to_lake(held)
         return statuses
+
+    def _to_lake(self, facts: Sequence[QueueMessage]) -> None:
+        """Hand ``facts`` to the lake DAG (committed by now)."""
+        self.outbox.publish(self.client, [(self._lake_stream, f.to_fields()) for f in facts])
 
     def _submit_batch(self, order_ids: list[int],
                       requests: list[OrderRequest]) -> list[BrokerOrder]:
@@ -289,10 +295,10 @@ class BrokerService:
                                               tripped))
         # Hand-off to the lake DAG, after the commit: every order's state, its fills and
         # the positions they moved.
-        self.lake.publish_many([*facts, *(broker_order_fact(order_id, result)
-                                          for order_id, result, _ in results),
-                                *(fill_fact(b) for b in booked),
-                                *(position_fact(row) for row in booking.positions)])
+        self._to_lake([*facts, *(broker_order_fact(order_id, result)
+                                 for order_id, result, _ in results),
+                       *(fill_fact(b) for b in booked),
+                       *(position_fact(row) for row in booking.positions)])
         if booked:
             if self.on_fills is not None:
                 self.on_fills(booked)

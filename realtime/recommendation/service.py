@@ -39,7 +39,8 @@ from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models.enums import TradingMode
 from stonks.models.recommendations import RecommendationStatus
-from stonks.queues import Delivery
+from stonks.queues import Delivery, Outbox
+from stonks.queues.outbox import Entry
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,13 @@ _ACTIVE = RecommendationStatus.ACTIVE.value
 class RecommendationService:
     """Handles batches of RecommendationJobs."""
 
-    def __init__(self, db: Engine, client: redis.Redis, settings: Settings) -> None:
+    def __init__(self, db: Engine, client: redis.Redis, settings: Settings, *,
+                 outbox: Outbox | None = None) -> None:
         self.db = db
         self.settings = settings
         self.client = client
+        # The consumer's, in a worker: the announcements ride on its next round trip.
+        self.outbox = outbox or Outbox()
         self.drafter = Drafter(settings)
         self.store = RecommendationStore(db)
         # Advisory mode stores recommendations without announcing them to the trader.
@@ -80,7 +84,7 @@ class RecommendationService:
     def _publish(self, drafts: list[Draft], stored: dict[str, Stored]) -> None:
         """Announce the new, actionable recommendations (committed by now) on the trading
         queue; the lake facts and thesis jobs ride in the same pipeline, after them."""
-        pipe = self.client.pipeline(transaction=False)
+        announcements: list[Entry] = []
         created_at = datetime.now(UTC)
         facts: list[dict[str, str]] = []
         theses: list[dict[str, str]] = []
@@ -94,10 +98,10 @@ class RecommendationService:
             prefix = f"recommendation:{row.id}:"
             if row.status == _ACTIVE and action in _ACTIONABLE_VALUES:
                 if self._trading_stream is not None:
-                    pipe.xadd(self._trading_stream, RecommendationCommitted(  # type: ignore[arg-type]
+                    announcements.append((self._trading_stream, RecommendationCommitted(
                         message_id=prefix + "committed", created_at=created_at,
                         recommendation_id=row.id, as_of=job.as_of,
-                        origin_at=job.origin_at).to_fields())
+                        origin_at=job.origin_at).to_fields()))
                 if self._thesis_stream is not None:
                     theses.append(ThesisJob(
                         message_id=prefix + "thesis", created_at=created_at,
@@ -112,9 +116,8 @@ class RecommendationService:
                 logger.info("recommendation stored", extra={
                     "ticker": rec.ticker, "id": row.id, "action": action,
                     "status": row.status})
-        for fact in facts:  # hand-off to the lake DAG, after the commit
-            pipe.xadd(self._lake_stream, fact)  # type: ignore[arg-type]
+        # Then the hand-off to the lake DAG and the thesis jobs.
+        announcements += [(self._lake_stream, fact) for fact in facts]
         if self._thesis_stream is not None:
-            for thesis in theses:
-                pipe.xadd(self._thesis_stream, thesis)  # type: ignore[arg-type]
-        pipe.execute()
+            announcements += [(self._thesis_stream, thesis) for thesis in theses]
+        self.outbox.publish(self.client, announcements)

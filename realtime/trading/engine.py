@@ -45,7 +45,7 @@ from stonks.models.recommendations import (
     RecommendationAction,
     RecommendationStatus,
 )
-from stonks.queues import Delivery
+from stonks.queues import Delivery, Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +112,12 @@ class TradingEngine:
     """Decides on recommendations for one broker account."""
 
     def __init__(self, db: Engine, client: redis.Redis, settings: Settings, account_id: int,
-                 account_name: str, *, bars: BarStore | None = None) -> None:
+                 account_name: str, *, bars: BarStore | None = None,
+                 outbox: Outbox | None = None) -> None:
         self.db = db
         self.client = client
+        # The consumer's, in a worker: a batch's broker jobs ride on its next round trip.
+        self.outbox = outbox or Outbox()
         self.settings = settings
         self.account_id = account_id
         self.account_name = account_name
@@ -172,7 +175,8 @@ class TradingEngine:
         Before the hand-off: one Redis pipeline (dedupe markers, the breaker), one read
         (account, positions, recommendations, decisions recorded already), the gates in
         Python, one write that commits the decisions with the acted recommendations'
-        ``acted`` status, one Redis pipeline with the broker jobs; nothing after it. A
+        ``acted`` status, then the broker jobs: in one Redis pipeline, or, inside the
+        consumer's handler call, with the consumer's next round trip (its ``Outbox``). A
         recommendation decided before (a redelivery) finds its decision in the read and
         re-publishes its job if it acted: the broker dedupes on the client_order_id.
 
@@ -205,11 +209,9 @@ class TradingEngine:
                                   strict=True):
                 if job is not None and trade.recommendation_id is not None:
                     jobs[trade.recommendation_id] = job
-        if jobs:  # the decisions are committed: hand the jobs over
-            pipe = self.client.pipeline(transaction=False)
-            for job in jobs.values():
-                pipe.xadd(self._orders_stream, job.to_fields())  # type: ignore[arg-type]
-            pipe.execute()
+        # The decisions are committed: hand the jobs over.
+        self.outbox.publish(self.client, [(self._orders_stream, job.to_fields())
+                                          for job in jobs.values()])
         # A recommendation still active with an acting decision recorded before this batch
         # (by an engine that marked it after the hand-off and stopped in between).
         self.store.mark_acted([rec_id for rec_id in jobs if rec_id in active

@@ -39,7 +39,7 @@ from realtime.trading import TradingEngine
 from realtime.trading.exits import ExitMonitor
 from stonks import redis_keys
 from stonks.config import Settings
-from stonks.queues import Consumer, ConsumerConfig
+from stonks.queues import Consumer, ConsumerConfig, Outbox
 from stonks.weighted_signals import AggregationJob
 
 logger = logging.getLogger(__name__)
@@ -96,15 +96,17 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
     """The worker of ``queue``, named ``name`` inside the group."""
     config = ConsumerConfig.from_settings(settings)
     bars = BarStore()
+    # A handler's last hand-offs ride on its consumer's next round trip.
+    outbox = Outbox()
     if queue == redis_keys.QueueName.AGGREGATION:
         aggregation = AggregationService(db, client, settings, bars=bars)
         return Worker(Consumer(client, queue, AggregationJob, aggregation.handle,
                                consumer_name=name, config=config),
                       closers=[aggregation.close])
     if queue == redis_keys.QueueName.RECOMMENDATION:
-        recs = RecommendationService(db, client, settings)
+        recs = RecommendationService(db, client, settings, outbox=outbox)
         return Worker(Consumer(client, queue, RecommendationJob, recs.handle,
-                               consumer_name=name, config=config),
+                               consumer_name=name, config=config, outbox=outbox),
                       closers=[recs.close])
     if queue == THESIS_QUEUE:  # idle (acknowledges, calls nothing) when no LLM is configured
         rewriter = ThesisRewriter(db, settings)
@@ -121,7 +123,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
     account_id = ensure_account(db, settings, broker)
     if queue == TRADING_QUEUE:
         engine = TradingEngine(db, client, settings, account_id, account_name(settings),
-                               bars=bars)
+                               bars=bars, outbox=outbox)
         exits = ExitMonitor(engine, notifier_from_settings(settings, client))
 
         def check_exits() -> object:
@@ -130,7 +132,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
             return exits.check(moment) if moment is not None else None
 
         return Worker(Consumer(client, queue, RecommendationCommitted, engine.handle,
-                               consumer_name=name, config=config),
+                               consumer_name=name, config=config, outbox=outbox),
                       duties=[(settings.trading_watermark_poll_s, engine.poll_missed),
                               (settings.broker_poll_interval_s, check_exits)],
                       closers=[engine.close, broker.close])
@@ -139,7 +141,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
         logger.info("start-up reconciliation", extra={"status": result.status.value})
         notifier = notifier_from_settings(settings, client)
         service = BrokerService(db, client, settings, broker, account_id,
-                                account_name(settings), notifier=notifier)
+                                account_name(settings), notifier=notifier, outbox=outbox)
         stops: list[Callable[[], None]] = []
         if settings.broker == "alpaca":  # fills as they happen; polling stays the fallback
             from realtime.broker.trade_updates import TradeUpdatesListener
@@ -148,7 +150,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
             listener.start()
             stops.append(listener.stop)
         return Worker(Consumer(client, queue, BrokerOrderJob, service.handle,
-                               consumer_name=name, config=config),
+                               consumer_name=name, config=config, outbox=outbox),
                       duties=[(settings.broker_poll_interval_s, service.sync_open_orders)],
                       closers=[*stops, service.close, broker.close]
                       + ([notifier.close] if notifier else []))

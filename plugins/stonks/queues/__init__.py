@@ -3,7 +3,8 @@
 Publish with :class:`Producer`, consume with :class:`Consumer` (ack after the handler's
 commit, reclaim of abandoned entries, retries with backoff, a dead-letter stream), inspect
 and replay failures with :class:`DeadLetters`, and pause everything with
-:class:`PipelineToggle`.
+:class:`PipelineToggle`. A handler's last hand-offs can ride on the consumer's next round
+trip through its :class:`Outbox`.
 """
 
 from stonks.queues.consumer import (
@@ -16,6 +17,7 @@ from stonks.queues.consumer import (
 )
 from stonks.queues.dead_letters import DeadLetter, DeadLetters
 from stonks.queues.messages import QueueMessage
+from stonks.queues.outbox import Outbox, publish_now
 from stonks.queues.producer import Producer
 from stonks.queues.stats import GroupStats, QueueStats, queue_stats
 from stonks.queues.toggle import PipelineToggle
@@ -30,9 +32,11 @@ __all__ = [
     "Delivery",
     "GroupStats",
     "Handler",
+    "Outbox",
     "PipelineToggle",
     "Producer",
     "QueueMessage",
     "QueueStats",
+    "publish_now",
     "queue_stats",
 ]

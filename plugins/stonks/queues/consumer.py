@@ -10,9 +10,11 @@ then it goes to ``stonks:dlq:<queue>`` with the error. Entries that cannot be de
 the dead-letter queue at once. Handlers must be idempotent: redelivery is normal.
 
 Round trips: in the long-running loop a batch costs one round trip of its own. The
-acknowledgement of the batch just handled, the toggle, the due retries and the blocking
-read of the next batch go out as one pipeline (the acknowledgement is applied by Redis
-before the read blocks). ``run_once`` (tools and tests) acknowledges before it returns.
+hand-offs the handler left in the ``Outbox`` (if the consumer has one), the acknowledgement
+of the batch just handled, the toggle, the due retries and the blocking read of the next
+batch go out as one pipeline, in that order (Redis applies the hand-offs, then the
+acknowledgement, before the read blocks). ``run_once`` (tools and tests) sends them before
+it returns.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from stonks import redis_keys
 from stonks.config import Settings
 from stonks.errors import MessageRejected
 from stonks.queues.messages import Fields, QueueMessage
+from stonks.queues.outbox import Outbox
 from stonks.queues.toggle import PipelineToggle
 
 logger = logging.getLogger(__name__)
@@ -110,6 +113,7 @@ class Consumer(Generic[M]):
         *,
         consumer_name: str,
         config: ConsumerConfig | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._client = client
         self.queue = queue
@@ -120,6 +124,8 @@ class Consumer(Generic[M]):
         self.handler = handler
         self.name = consumer_name
         self.config = config or ConsumerConfig()
+        # What the handler hands on, sent with the batch's acknowledgement.
+        self.outbox = outbox or Outbox()
         self.stats = ConsumerStats()
         self._stop = threading.Event()
         self._next_reclaim = 0.0
@@ -188,17 +194,13 @@ class Consumer(Generic[M]):
             self._flush_acks()  # what this consumer finished is not idle work to reclaim
             worked += self._process(self._reclaim_idle())
         pipe = self._client.pipeline(transaction=False)
-        acks = self._unacked
-        self._unacked = []
-        if acks:
-            pipe.xack(self.stream, self.config.group, *acks)
-            pipe.xdel(self.stream, *acks)
+        sent = self._queue_acks(pipe)
         pipe.get(redis_keys.PIPELINE_ENABLED)
         pipe.zrangebyscore(self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size)
         reading = not self._paused
         if reading:
             self._queue_read(pipe)
-        replies = pipe.execute()[2 if acks else 0:]
+        replies = pipe.execute()[sent:]
         toggle_value, due = replies[0], replies[1]
         fresh = self._entries(replies[2]) if reading else []
         if not PipelineToggle.is_enabled_value(toggle_value):
@@ -331,9 +333,12 @@ class Consumer(Generic[M]):
         return len(entries)
 
     def _handle(self, deliveries: list[Delivery[M]], fields: dict[str, Fields]) -> None:
+        mark = self.outbox.open()
         try:
             self.handler(deliveries)
         except Exception as exc:
+            self.outbox.close()
+            self.outbox.discard(mark)  # the batch is retried: it publishes again then
             if len(deliveries) > 1:
                 # Isolate the failing message(s): the others must not share their fate.
                 for delivery in deliveries:
@@ -341,6 +346,8 @@ class Consumer(Generic[M]):
                 return
             self._fail(deliveries[0], fields[deliveries[0].entry_id], exc)
             return
+        finally:
+            self.outbox.close()
         self._ack([d.entry_id for d in deliveries])
         self.stats.handled += len(deliveries)
 
@@ -370,14 +377,21 @@ class Consumer(Generic[M]):
         # to the backlog.
         self._unacked.extend(ids)
 
-    def _flush_acks(self) -> None:
-        if not self._unacked:
-            return
+    def _queue_acks(self, pipe: Any) -> int:
+        """Queue the handler's hand-offs, then the acknowledgement of what it finished, on
+        ``pipe``; how many replies they take."""
+        sent = self.outbox.queue_on(pipe)
         ids, self._unacked = self._unacked, []
+        if ids:
+            pipe.xack(self.stream, self.config.group, *ids)
+            pipe.xdel(self.stream, *ids)
+            sent += 2
+        return sent
+
+    def _flush_acks(self) -> None:
         pipe = self._client.pipeline(transaction=False)
-        pipe.xack(self.stream, self.config.group, *ids)
-        pipe.xdel(self.stream, *ids)
-        pipe.execute()
+        if self._queue_acks(pipe):
+            pipe.execute()
 
     def _dead_letter(self, entry_id: str, fields: Fields, count: int, reason: str) -> None:
         record: dict[bytes | str, bytes | str] = {
