@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 from realtime.prepared import Params, PreparedStatement, execute_prepared, fetch_rows
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Session settings for stages whose statements are key lookups and JSON-fed writes.
 GENERIC_PLANS: Mapping[str, str] = {"plan_cache_mode": "force_generic_plan",
@@ -84,10 +85,15 @@ class KeptConnection:
         """The rows of ``statement`` on the kept connection; with ``retry`` (for a
         statement safe to send twice), once more on a fresh connection when the
         connection broke."""
+        return self.call(lambda conn: execute_prepared(conn, statement, params), retry=retry)
+
+    def call(self, work: Callable[[sa.Connection], T], *, retry: bool = False) -> T:
+        """``work`` on the kept connection; with ``retry`` (for work safe to do twice),
+        once more on a fresh connection when the connection broke."""
         for attempt in (1, 2):
             try:
                 with self.connection() as conn:
-                    return execute_prepared(conn, statement, params)
+                    return work(conn)
             except sa.exc.DBAPIError as exc:
                 if not (retry and exc.connection_invalidated) or attempt == 2:
                     raise

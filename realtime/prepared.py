@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg2
 import sqlalchemy as sa
@@ -92,27 +92,58 @@ def fetch_rows(conn: sa.Connection, sql: str, params: Params = None) -> list[tup
             dialect=conn.dialect) from exc
 
 
+class Preparable(Protocol):
+    """A server-side prepared statement: its name and its ``PREPARE name(…) AS …``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def prepare(self) -> str: ...
+
+
 def execute_prepared(conn: sa.Connection, statement: PreparedStatement,
                      params: Params) -> list[tuple[Any, ...]]:
     """The rows of ``statement`` run on ``conn`` (psycopg2), prepared first when this
-    session has not seen it.
+    session has not seen it (``run_prepared``)."""
+    return run_prepared(conn, (statement,), statement.execute, params)
+
+
+def run_prepared(conn: sa.Connection, statements: Sequence[Preparable], sql: str,
+                 params: Params) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (the ``EXECUTE``s of ``statements``, in one round trip) on
+    ``conn``, each statement prepared first when this session has not seen it, and afresh
+    once when the session lost one or the schema outdated its plan.
 
     ``conn`` must be in autocommit: a failed ``EXECUTE`` would abort an open transaction,
     and the retry with it."""
-    names = prepared_names(conn)
-    if statement.name not in names:
-        fetch_rows(conn, statement.prepare)
-        names.add(statement.name)
+    _prepare(conn, statements)
     try:
-        return fetch_rows(conn, statement.execute, params)
+        return fetch_rows(conn, sql, params)
     except sa.exc.DBAPIError as exc:
-        code = getattr(exc.orig, "pgcode", None)
-        if code not in (MISSING_STATEMENT, STALE_PLAN):
+        if getattr(exc.orig, "pgcode", None) not in (MISSING_STATEMENT, STALE_PLAN):
             raise
-        if code == STALE_PLAN:
-            fetch_rows(conn, f"DEALLOCATE {statement.name}")
-        fetch_rows(conn, statement.prepare)
-        return fetch_rows(conn, statement.execute, params)
+    _prepare(conn, statements, again=True)
+    return fetch_rows(conn, sql, params)
+
+
+def _prepare(conn: sa.Connection, statements: Sequence[Preparable], *,
+             again: bool = False) -> None:
+    """Prepare the statements this session has not (``again``: all of them, dropping
+    what is left of them first) in one round trip."""
+    names = prepared_names(conn)
+    missing = {s.name: s for s in statements if again or s.name not in names}
+    if again:
+        for name in missing:
+            names.discard(name)
+            try:  # gone already, or outdated: either way it is prepared afresh below
+                fetch_rows(conn, f"DEALLOCATE {name}")
+            except sa.exc.DBAPIError as exc:
+                if getattr(exc.orig, "pgcode", None) != MISSING_STATEMENT:
+                    raise
+    if missing:
+        fetch_rows(conn, ";".join(s.prepare for s in missing.values()))
+        names.update(missing)
 
 
 def prepare_once(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:

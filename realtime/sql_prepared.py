@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from realtime.prepared import MISSING_STATEMENT, STALE_PLAN, fetch_rows, prepared_names
+from realtime.prepared import run_prepared
 
 
 @dataclass(frozen=True)
@@ -62,23 +62,6 @@ def uses_prepared(conn: sa.Connection) -> bool:
     return bool(getattr(dbapi, "autocommit", False))
 
 
-def _prepare(conn: sa.Connection, statements: Iterable[Statement], *,
-             again: bool = False) -> None:
-    names = prepared_names(conn)
-    missing = {s.name: s for s in statements if again or s.name not in names}
-    if again:
-        for name in missing:
-            names.discard(name)
-            try:  # gone already, or outdated: either way it is prepared afresh below
-                fetch_rows(conn, f"DEALLOCATE {name}")
-            except sa.exc.DBAPIError as exc:
-                if getattr(exc.orig, "pgcode", None) != MISSING_STATEMENT:
-                    raise
-    if missing:
-        fetch_rows(conn, ";".join(s.prepare for s in missing.values()))
-        names.update(missing)
-
-
 def run_rendered(conn: sa.Connection,
                  rendered: Sequence[Rendered]) -> list[tuple[Any, ...]]:
     """The rendered statements in one round trip; the last one's rows."""
@@ -88,13 +71,5 @@ def run_rendered(conn: sa.Connection,
         result = conn.exec_driver_sql(";".join(r.statement.template for r in rendered),
                                       documents)
         return [tuple(row) for row in result] if result.returns_rows else []
-    statements = [r.statement for r in rendered]
-    _prepare(conn, statements)
     text = ";".join(f"EXECUTE {r.statement.name}(%s)" for r in rendered)
-    try:
-        return fetch_rows(conn, text, documents)
-    except sa.exc.DBAPIError as exc:
-        if getattr(exc.orig, "pgcode", None) not in (MISSING_STATEMENT, STALE_PLAN):
-            raise
-    _prepare(conn, statements, again=True)
-    return fetch_rows(conn, text, documents)
+    return run_prepared(conn, [r.statement for r in rendered], text, documents)

@@ -106,16 +106,9 @@ class BrokerService:
         if self._kept is None:
             with self.db.connect() as conn:
                 return self._write_ahead_on(conn, first)
-        for attempt in (1, 2):
-            try:
-                with self._kept.connection() as conn:
-                    return self._write_ahead_on(conn, first)
-            except sa.exc.DBAPIError as exc:
-                # A connection that broke: once more on a fresh one. Safe to repeat: an
-                # intent committed already is read back (and looked up before sending).
-                if not exc.connection_invalidated or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        # A connection that broke: once more on a fresh one. Safe to repeat: an intent
+        # committed already is read back (and looked up before sending).
+        return self._kept.call(lambda conn: self._write_ahead_on(conn, first), retry=True)
 
     def _write_ahead_on(self, conn: sa.Connection,
                         first: dict[str, BrokerOrderJob]) -> dict[str, _Known]:

@@ -79,6 +79,14 @@ def status_of(db: Engine, rec_id: int) -> str:
         return str(conn.execute(sa.select(r.c.status).where(r.c.id == rec_id)).scalar_one())
 
 
+@pytest.fixture
+def engine(db: Engine, redis_client: redis.Redis, settings: Settings) -> Iterator[TradingEngine]:
+    """A trading engine on the test account, closed afterwards."""
+    trader = trading_engine(db, redis_client, settings)
+    yield trader
+    trader.close()
+
+
 def handed_over(client: redis.Redis) -> list[BrokerOrderJob]:
     entries: list[Any] = client.xrange(ORDERS)  # type: ignore[assignment]
     return [BrokerOrderJob.from_fields(fields) for _, fields in entries]
@@ -86,10 +94,9 @@ def handed_over(client: redis.Redis) -> list[BrokerOrderJob]:
 
 def test_a_recommendation_is_decided_recorded_and_handed_over(
     db: Engine, settings: Settings, redis_client: redis.Redis,
-    buy_case: tuple[datetime, str],
+    buy_case: tuple[datetime, str], engine: TradingEngine,
 ) -> None:
     moment, ticker = buy_case
-    engine = trading_engine(db, redis_client, settings)
     rec_id = insert_recommendation(db, ticker, moment, "k1")
     jobs = engine.decide_recommendations([(rec_id, moment, moment)])
     [decision] = decisions(db)
@@ -160,10 +167,9 @@ def test_a_redelivered_skip_hands_nothing_over(
 
 def test_a_decided_recommendation_is_marked_and_then_skipped_without_a_read(
     db: Engine, settings: Settings, redis_client: redis.Redis,
-    buy_case: tuple[datetime, str],
+    buy_case: tuple[datetime, str], engine: TradingEngine,
 ) -> None:
     moment, ticker = buy_case
-    engine = trading_engine(db, redis_client, settings)
     first = insert_recommendation(db, ticker, moment, "k1")
     second = insert_recommendation(db, ticker, moment, "k2")
     engine.decide_recommendations([(first, moment, moment)])
@@ -175,10 +181,9 @@ def test_a_decided_recommendation_is_marked_and_then_skipped_without_a_read(
 
 def test_a_batch_decides_each_recommendation_with_the_same_account_view(
     db: Engine, settings: Settings, redis_client: redis.Redis,
-    buy_case: tuple[datetime, str],
+    buy_case: tuple[datetime, str], engine: TradingEngine,
 ) -> None:
     moment, ticker = buy_case
-    engine = trading_engine(db, redis_client, settings)
     ids = [insert_recommendation(db, ticker, moment, f"k{i}") for i in range(3)]
     jobs = engine.decide_recommendations([(i, moment, moment) for i in ids])
     recorded = decisions(db)
@@ -222,14 +227,13 @@ def test_the_engine_carries_on_after_the_database_drops_its_connection(
 
 def test_a_manual_trade_is_decided_once_per_key(
     db: Engine, settings: Settings, redis_client: redis.Redis,
-    buy_case: tuple[datetime, str],
+    buy_case: tuple[datetime, str], engine: TradingEngine,
 ) -> None:
     from realtime.trading import ProposedTrade
     from stonks.models.enums import OrderSide
     from stonks.models.orders import DecisionTrigger
 
     moment, ticker = buy_case
-    engine = trading_engine(db, redis_client, settings)
     trade = ProposedTrade(decision_key="manual:x", trigger=DecisionTrigger.MANUAL, ticker=ticker,
                           side=OrderSide.BUY, moment=moment, origin_at=datetime.now(UTC),
                           quantity=Decimal(3))
