@@ -37,10 +37,16 @@ from sqlalchemy.engine import Engine
 from realtime.kept_connection import GENERIC_PLANS, KeptConnection
 from realtime.prepared import PreparedStatement, document
 from realtime.risk.limits import current_tier
-from realtime.risk.portfolio import HeldPosition, PortfolioState, load_portfolio, portfolio_state
+from realtime.risk.portfolio import (
+    PORTFOLIO_COLUMNS_PG,
+    PORTFOLIO_SNAPSHOT_PG,
+    HeldPosition,
+    PortfolioState,
+    load_portfolio,
+    portfolio_state,
+)
 from realtime.sql import insert_statement, table_of
 from stonks.models.orders import DecisionOutcome, TradingDecision
-from stonks.models.portfolio import PositionStatus
 from stonks.models.recommendations import Recommendation, RecommendationStatus
 
 
@@ -290,19 +296,9 @@ def _inputs_from_row(account_id: int, row: Any, positions: _HeldPositions) -> Ba
 
 def _read_statement() -> PreparedStatement:
     name = "stonks_trading_read"
-    open_ = PositionStatus.OPEN.value
     prepare = f"""
 PREPARE {name}(bigint, bigint[], text[]) AS
-SELECT a.name, a.cash, a.equity, a.reconciliation_status,
-       s.id, s.day_pl, s.drawdown, s.high_water_mark,
-       (SELECT t.tier FROM risk_tier_history t WHERE t.broker_account_id = a.id
-        ORDER BY t.effective_from DESC LIMIT 1),
-       (SELECT l.balance_after FROM reserve_pool_ledger l WHERE l.broker_account_id = a.id
-        ORDER BY l.id DESC LIMIT 1),
-       (SELECT json_agg(json_build_array(
-                   p.ticker, p.quantity::text, coalesce(p.market_value, p.cost_basis)::text,
-                   p.sector))
-        FROM positions p WHERE p.broker_account_id = a.id AND p.status = '{open_}'),
+SELECT {PORTFOLIO_COLUMNS_PG},
        (SELECT json_agg(json_build_array(
                    r.id, r.status, r.action, r.ticker, r.confidence::text,
                    r.probability::text, r.payoff_ratio::text, r.entry_price::text,
@@ -312,14 +308,11 @@ SELECT a.name, a.cash, a.equity, a.reconciliation_status,
        (SELECT json_agg(json_build_array(
                    d.decision_key, d.id, d.outcome, d.quantity::text, d.reference_price::text))
         FROM trading_decisions d WHERE d.decision_key = ANY($3))
-FROM broker_accounts a
-LEFT JOIN LATERAL (
-    SELECT id, day_pl, drawdown, high_water_mark FROM portfolio_snapshots
-    WHERE broker_account_id = a.id ORDER BY taken_at DESC LIMIT 1) s ON true
+FROM broker_accounts a {PORTFOLIO_SNAPSHOT_PG}
 WHERE a.id = $1
 """
     return PreparedStatement(name, prepare,
-                     f"EXECUTE {name}(%(account)s, %(ids)s::bigint[], %(keys)s::text[])")
+                             f"EXECUTE {name}(%(account)s, %(ids)s::bigint[], %(keys)s::text[])")
 
 
 def _write_statement() -> PreparedStatement:
