@@ -17,7 +17,7 @@ from stonks.queues.consumer import (
 )
 from stonks.queues.dead_letters import DeadLetter, DeadLetters
 from stonks.queues.messages import QueueMessage
-from stonks.queues.outbox import Outbox, publish_now
+from stonks.queues.outbox import Outbox
 from stonks.queues.producer import Producer
 from stonks.queues.stats import GroupStats, QueueStats, queue_stats
 from stonks.queues.toggle import PipelineToggle
@@ -37,6 +37,5 @@ __all__ = [
     "Producer",
     "QueueMessage",
     "QueueStats",
-    "publish_now",
     "queue_stats",
 ]

@@ -16,12 +16,12 @@ as its batch is retried.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import redis
 
-Entry = tuple[str, Mapping[str, str]]
+from stonks.queues.producer import Entry, xadd_all
 
 
 class Outbox:
@@ -42,7 +42,7 @@ class Outbox:
         if self.collecting:
             self._entries.extend(entries)
             return
-        publish_now(client, entries)
+        xadd_all(client, entries)
 
     # ---- the consumer's side ---------------------------------------------------------------
 
@@ -65,13 +65,3 @@ class Outbox:
             pipe.xadd(stream, fields)
         return len(entries)
 
-
-def publish_now(client: redis.Redis, entries: Iterable[Entry]) -> None:
-    """XADD ``entries`` (stream, fields) in one round trip (none when there are none)."""
-    pipe = client.pipeline(transaction=False)
-    pending = 0
-    for stream, fields in entries:
-        pipe.xadd(stream, fields)  # type: ignore[arg-type]
-        pending += 1
-    if pending:
-        pipe.execute()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import redis
 
@@ -10,6 +10,9 @@ from stonks import redis_keys
 from stonks.queues.messages import QueueMessage
 
 PIPELINE_CHUNK = 500
+
+#: A stream entry to append: the stream's key and the entry's fields.
+Entry = tuple[str, Mapping[str, str]]
 
 
 class Producer:
@@ -26,18 +29,24 @@ class Producer:
 
     def publish_many(self, messages: Iterable[QueueMessage]) -> list[str]:
         """Publish in pipelined chunks (one round trip per chunk, not per message)."""
-        ids: list[str] = []
-        pipe = self._client.pipeline(transaction=False)
-        pending = 0
-        for message in messages:
-            pipe.xadd(self.stream, message.to_fields())  # type: ignore[arg-type]
-            pending += 1
-            if pending == PIPELINE_CHUNK:
-                ids.extend(_decode_ids(pipe.execute()))
-                pending = 0
-        if pending:
+        return xadd_all(self._client, ((self.stream, m.to_fields()) for m in messages))
+
+
+def xadd_all(client: redis.Redis, entries: Iterable[Entry]) -> list[str]:
+    """XADD ``entries`` in order, pipelined in chunks of ``PIPELINE_CHUNK`` (one round trip
+    per chunk, none when there are none); their entry ids."""
+    ids: list[str] = []
+    pipe = client.pipeline(transaction=False)
+    pending = 0
+    for stream, fields in entries:
+        pipe.xadd(stream, fields)  # type: ignore[arg-type]
+        pending += 1
+        if pending == PIPELINE_CHUNK:
             ids.extend(_decode_ids(pipe.execute()))
-        return ids
+            pending = 0
+    if pending:
+        ids.extend(_decode_ids(pipe.execute()))
+    return ids
 
 
 def _decode_ids(raw: list[bytes | str]) -> list[str]:
