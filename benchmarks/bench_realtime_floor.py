@@ -1,4 +1,4 @@
-"""The latency floor of the real-time path's shape on this machine: four stages that do no work.
+"""The latency floor of the real-time path's shape on this machine: stages that do no work.
 
 Same servers and transport as ``bench_realtime.py`` and the same queue library (consumer
 groups, versioned pydantic messages, acknowledgement after the handler, the ``Outbox``),
@@ -73,12 +73,16 @@ class FloorJob(QueueMessage):
 
 
 def per_stage(text: str) -> tuple[int, ...]:
-    """``N`` (every stage) or one count per stage, comma-separated."""
-    counts = tuple(int(part) for part in text.split(","))
+    """``N`` (each of the four stages) or one count per stage, comma-separated (as many
+    stages as counts)."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        counts = ()
     if len(counts) == 1:
         counts *= STAGES
-    if len(counts) != STAGES or min(counts) < 0:
-        raise argparse.ArgumentTypeError(f"expected N or {STAGES} counts >= 0, got {text!r}")
+    if not counts or min(counts) < 0:
+        raise argparse.ArgumentTypeError(f"expected N or counts >= 0 per stage, got {text!r}")
     return counts
 
 
@@ -86,8 +90,9 @@ def queue_of(stage: int) -> str:
     return f"bench_floor_{stage}"
 
 
-def serve_stage(stage: int, db_url: str, redis_url: str, statements: int) -> None:
-    """Run stage ``stage`` (1-based) until SIGTERM."""
+def serve_stage(stage: int, stages: int, db_url: str, redis_url: str,
+                statements: int) -> None:
+    """Run stage ``stage`` (1-based) of ``stages`` until SIGTERM."""
     client = redis.Redis.from_url(redis_url)
     kept = KeptConnection(create_engine_for(db_url, pool_pre_ping=False))
     outbox = Outbox()
@@ -99,7 +104,7 @@ def serve_stage(stage: int, db_url: str, redis_url: str, statements: int) -> Non
             rows = document([{"stage": stage, "seq": j.seq, "n": n,
                               "origin_at": j.origin_at} for j in jobs])
             kept.run(WRITE, {"rows": rows})
-        if stage < STAGES:
+        if stage < stages:
             outbox.publish(client, [(next_stream, FloorJob(seq=j.seq, origin_at=j.origin_at)
                                      .to_fields()) for j in jobs])
         else:
@@ -123,8 +128,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="5 s at the rate instead of 20 s")
     parser.add_argument("--rate", type=float, default=500.0, help="jobs per second")
     parser.add_argument("--statements", type=per_stage, default=(1,) * STAGES,
-                        help="statements per batch: N for every stage, or one count per "
-                             "stage (2,1,2,4 is the real path's); 0: no database")
+                        help="statements per batch: N for each of four stages, or one count "
+                             "per stage (2,1,2,4 is the real path's; 3,4 would be two "
+                             "stages); 0: no database")
     parser.add_argument("--transport", choices=("unix", "tcp"), default="unix")
     parser.add_argument("--serve-stage", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -132,7 +138,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve_stage:
         logging.basicConfig(level=logging.WARNING)
-        serve_stage(args.serve_stage, args.db, args.redis,
+        serve_stage(args.serve_stage, len(args.statements), args.db, args.redis,
                     args.statements[args.serve_stage - 1])
         return 0
     duration = 5.0 if args.quick else 20.0
@@ -147,7 +153,7 @@ def main() -> int:
         stages = [subprocess.Popen([sys.executable, __file__, "--serve-stage", str(k),
                                     "--db", db_url, "--redis", rs.url,
                                     "--statements", ",".join(map(str, args.statements))])
-                  for k in range(1, STAGES + 1)]
+                  for k in range(1, len(args.statements) + 1)]
         client = redis.Redis.from_url(rs.url)
         producer = Producer(client, queue_of(1))
         seq = 0
@@ -189,7 +195,7 @@ def main() -> int:
             "events_per_s": round(sent / total, 1), "jobs": sent, "arrived": len(latencies),
             "e2e_p50_ms": round(float(np.percentile(latencies, 50)), 2),
             "e2e_p99_ms": round(float(np.percentile(latencies, 99)), 2),
-            "statements_per_batch": list(args.statements), "stages": STAGES,
+            "statements_per_batch": list(args.statements), "stages": len(args.statements),
             "cpu_cores": {**cores, "total": round(sum(cores.values()), 2)},
             "rate_offered": args.rate, "transport": args.transport,
             "seconds": round(total, 2),
