@@ -17,9 +17,8 @@ rows of differing shapes.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -74,10 +73,10 @@ class _Spec:
     conflict: str
     #: The keys and their column types: rows converted for one spec serve another alike.
     conversion: tuple[str, ...]
-    #: Per key of the rows: the key, what turns its value into the JSON document's (the
-    #: column type's bind processor, then ISO text for dates and times) or None, and the
-    #: column type (whose values are converted alike).
-    columns: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
+    #: Per key of the rows whose values need converting: its position, what turns its
+    #: value into the JSON document's (the column type's bind processor, then ISO text for
+    #: dates and times) and the ``id`` of the column type (whose values convert alike).
+    converting: tuple[tuple[int, Callable[[Any], Any], int], ...]
     #: Columns absent from the rows with a Python-side default: per column, a function
     #: giving the value for the document.
     defaults: tuple[Callable[[], Any], ...]
@@ -189,7 +188,8 @@ def _spec(dialect: Dialect, table: sa.Table, keys: tuple[str, ...],
         casts=tuple(str(cast) for cast in casts),
         conflict=suffix,
         conversion=tuple(f"{k}: {columns[k].type!r}" for k in keys),
-        columns=tuple((k, _converter(columns[k], dialect), columns[k].type) for k in keys),
+        converting=tuple((i, convert, id(columns[k].type)) for i, (k, convert) in enumerate(
+            (k, _converter(columns[k], dialect)) for k in keys) if convert is not None),
         defaults=tuple(defaults),
     )
 
@@ -200,46 +200,43 @@ def _spec(dialect: Dialect, table: sa.Table, keys: tuple[str, ...],
 Converted = dict[tuple[int, int], tuple[Any, Any]]
 
 
-def _converted(values: Sequence[Any], convert: Callable[[Any], Any] | None,
-               sql_type: Any, done: Converted) -> Sequence[Any]:
-    """One column's values for the document."""
-    if convert is None:
-        return values
-    type_key = id(sql_type)
-    converted = []
-    for value in values:
-        key = (type_key, id(value))
-        entry = done.get(key)
-        if entry is None:
-            entry = done[key] = (value, convert(value))
-        converted.append(entry[1])
-    return converted
-
-
 def is_psycopg2(conn: sa.Connection) -> bool:
     """Whether ``conn`` is a PostgreSQL connection through psycopg2 (the fast path's)."""
     dialect = conn.dialect
     return dialect.name == "postgresql" and dialect.driver == "psycopg2"
 
 
-def _key_columns(spec: _Spec, rows: Sequence[Any], keys: tuple[str, ...], *, by_key: bool,
-                 done: Converted) -> list[Sequence[Any]] | None:
-    """The converted values of ``rows`` column by column, in the order of ``keys``; None
-    when the rows differ in shape."""
+def _document_rows(spec: _Spec, rows: Sequence[Any], keys: tuple[str, ...], *,
+                   by_key: bool, done: Converted) -> list[Sequence[Any]] | None:
+    """The values of ``rows`` in the order of ``keys``, converted for the JSON document
+    (each value object of a column type once, see ``Converted``); None when the rows
+    differ in shape."""
     width = len(keys)
     if any(len(row) != width for row in rows):
         return None
+    if by_key:
+        try:
+            rows = [[row[key] for key in keys] for row in rows]
+        except KeyError:
+            return None
+    converting = spec.converting
+    if not converting:
+        return list(rows)
+    found: list[Sequence[Any]] = []
     try:
-        values = ([[row[key] for row in rows] for key in keys] if by_key
-                  else list(zip(*rows, strict=True)))
-    except KeyError:
-        return None
-    try:
-        return [_converted(column, convert, sql_type, done)
-                for column, (_, convert, sql_type) in zip(values, spec.columns, strict=True)]
+        for row in rows:
+            values = list(row)
+            for index, convert, type_key in converting:
+                value = values[index]
+                entry = done.get((type_key, id(value)))
+                if entry is None:
+                    entry = done[(type_key, id(value))] = (value, convert(value))
+                values[index] = entry[1]
+            found.append(values)
     except Exception as exc:  # a value refused by its type, reported as SQLAlchemy does
         raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__name__}) "
                                     f"{exc}", spec.statement.prefix, None, exc) from exc
+    return found
 
 
 def render(conn: sa.Connection, table: sa.Table, rows: Sequence[Any],
@@ -264,13 +261,13 @@ def render(conn: sa.Connection, table: sa.Table, rows: Sequence[Any],
     statements = []
     for start in range(0, len(rows), PAGE_ROWS):
         page = rows[start:start + PAGE_ROWS]
-        found = _key_columns(spec, page, keys, by_key=by_key, done=done)
+        found = _document_rows(spec, page, keys, by_key=by_key, done=done)
         if found is None:
             return None  # rows of differing shapes
-        columns: list[Iterable[Any]] = [*found]
-        columns += [itertools.repeat(make(), len(page)) for make in spec.defaults]
+        defaults = [make() for make in spec.defaults]
         try:
-            document = encode_document(list(zip(*columns, strict=True)))
+            document = encode_document([[*row, *defaults] for row in found] if defaults
+                                       else found)
         except (TypeError, ValueError):
             return None  # a value JSON cannot carry exactly (NaN, bytes, ...)
         statements.append(Rendered(spec.statement, document))
@@ -317,11 +314,11 @@ def render_combined(conn: sa.Connection, writes: Sequence[BulkWrite]) -> Rendere
         shared = (id(rows), spec.conversion)
         group = groups.get(shared)
         if group is None:
-            columns = _key_columns(spec, rows, keys, by_key=write.keys is None, done=done)
-            if columns is None:
+            found = _document_rows(spec, rows, keys, by_key=write.keys is None, done=done)
+            if found is None:
                 return None
             group = groups[shared] = len(documents)
-            documents.append(list(zip(*columns, strict=True)))
+            documents.append(found)
         defaults.append([make() for make in spec.defaults])
         parts.append((write.table, keys, conflict, write.update, group))
     try:

@@ -1,25 +1,26 @@
 """The aggregation worker's handler: signals → trend windows → signal engine → next job.
 
 A batch reads its signals and persists the signal engine outputs it has not stored yet;
-the recommendation jobs are then deduplicated per ticker for ``rec_dedup_ttl_s`` and
-published (one Redis script: ``SET NX EX`` + ``XADD``), and only then are the trend
-windows upserted, their history appended and the projections written, off the path to a
-decision. On PostgreSQL (psycopg2) the batches run on one autocommit connection the
-service keeps (``KeptConnection``: no pool check-out or check-in per batch): the read is
-a single round trip, and all trend rows go in one statement (one data-modifying CTE per
-table, fed by one JSON document), which the server runs as one transaction; both are
-server-side prepared statements, prepared once per session and sent on the driver's
-cursor. The batch is acknowledged after both, and every write is idempotent, so a crash
-in between loses nothing.
-"""
+the recommendation jobs are then published: with a ``rec_dedup_ttl_s`` deduplicated per
+ticker (one Redis script, sent at once: ``SET NX EX`` + ``XADD``), else through the
+consumer's ``Outbox`` (they go out with the batch's acknowledgement, no round trip of
+their own). Then the trend windows are upserted, their history appended and the
+projections written. On PostgreSQL (psycopg2) the batches run on one autocommit
+connection the service keeps (``KeptConnection``: no pool check-out or check-in per
+batch, no transaction to begin or commit): the read is a single round trip, and all
+trend rows go in one statement (one data-modifying CTE per table, fed by one JSON
+document), which the server runs as one transaction; both are server-side prepared
+statements, prepared once per session and sent on the driver's cursor. The batch is
+acknowledged after both, and every write is idempotent, so a crash in between loses
+nothing."""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from realtime.aggregation.signals import SignalCache, load_signals_batch
 from realtime.aggregation.trend_rows import TrendRows
 from realtime.aggregation.trends import WINDOWS, TrendWindowState, compute_windows
 from realtime.kept_connection import KeptConnection
-from realtime.market_data import BarStore
+from realtime.market_data import BarSnapshot, BarStore
 from realtime.messages import EvidenceRef, RecommendationJob
 from realtime.signal_engine import SignalEngine, SignalOutput, Valuation, inputs_from_daily
 from realtime.signal_engine.persistence import output_row, to_recommendation
@@ -43,7 +44,7 @@ from stonks.config import Settings
 from stonks.models import Company
 from stonks.models.recommendations import EvidenceKind
 from stonks.models.signal_engine import SignalEngineOutput
-from stonks.queues import Delivery, Producer
+from stonks.queues import Delivery, Outbox, Producer
 from stonks.weighted_signals import (
     AggregationJob,
     SignalLayer,
@@ -170,6 +171,7 @@ class AggregationService:
         bars: BarStore | None = None, fundamentals: FundamentalsSource | None = None,
         signal_engine: SignalEngine | None = None,
         macro_fallback: Callable[[str, datetime], float | None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -178,6 +180,8 @@ class AggregationService:
         self.fundamentals = fundamentals or fundamentals_from_settings(settings)
         self.engine = signal_engine or SignalEngine(parallel=False)
         self.producer = Producer(client, redis_keys.QueueName.RECOMMENDATION)
+        # Jobs published without a dedupe TTL ride on the consumer's next round trip.
+        self.outbox = outbox or Outbox()
         self._dedupe_publish = client.register_script(_DEDUPE_PUBLISH)
         # PostgreSQL: a batch runs on an autocommit connection (see ``handle``), through
         # psycopg2 the one the service keeps.
@@ -194,6 +198,7 @@ class AggregationService:
         self._output_ids: dict[tuple[str, datetime], int] = {}
         self._drafts: dict[tuple[str, datetime, int], dict[str, Any]] = {}
         self._evidence_refs: dict[tuple[Any, ...], EvidenceRef] = {}
+        self._snapshots: dict[tuple[str, int], BarSnapshot | None] = {}
         self._signals = SignalCache()
         self._trend_rows = TrendRows()
 
@@ -208,8 +213,8 @@ class AggregationService:
         with self._connect() as conn:
             # On PostgreSQL the connection is in autocommit mode: the read is one round
             # trip, an output upsert (when not cached) commits on its own, and the trend
-            # writes below are one string of statements, run as one transaction.
-            with conn.begin():
+            # writes below are one statement, run as one transaction.
+            with self._transaction(conn):
                 signals = load_signals_batch(conn, [
                     (d.message.ticker, d.message.as_of - LOOKBACK, d.message.as_of)
                     for d in deliveries], self._signals)
@@ -223,10 +228,12 @@ class AggregationService:
             if len(self._output_ids) > 10_000:
                 self._output_ids.clear()
             self.publish(jobs)
-            # The trend rows are not on the way to a decision, so they are written after
-            # the hand-off. The batch is acknowledged only after this commit: a crash in
-            # between redelivers it, and every write above and here is idempotent.
-            with conn.begin():
+            # The trend rows are not on the way to a decision: with a dedupe TTL they are
+            # written after the hand-off; without one the jobs wait in the outbox for the
+            # consumer's next pipeline. The batch is acknowledged only after this commit:
+            # a crash in between redelivers it, and every write above and here is
+            # idempotent.
+            with self._transaction(conn):
                 self._trend_rows.write(conn)
 
     def _connect(self) -> AbstractContextManager[sa.Connection]:
@@ -236,18 +243,40 @@ class AggregationService:
             return self._autocommit.connect()
         return self.db.connect()
 
+    @contextmanager
+    def _transaction(self, conn: sa.Connection) -> Iterator[None]:
+        """A transaction around the block's statements, except on the kept connection,
+        where each statement commits on its own (the trend rows' one statement included):
+        there only what SQLAlchemy began for a statement it ran (a company lookup, an
+        output upsert) is ended, with no round trip."""
+        if self._kept is None:
+            with conn.begin():
+                yield
+            return
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            raise
+        if conn.in_transaction():
+            conn.commit()
+
     def publish(self, jobs: list[RecommendationJob]) -> None:
         """Publish the jobs whose ticker has no job in the last ``rec_dedup_ttl_s``.
 
-        With a TTL the dedupe (``SET NX EX`` per ticker) and the ``XADD`` of the fresh jobs
-        happen in one script: one round trip, and a job is never published without its
-        dedupe key nor its key set without the job being published.
+        Without a TTL every job is handed to the ``Outbox``: inside the consumer's handler
+        call it goes out with the batch's acknowledgement (no round trip of its own). With
+        a TTL the dedupe (``SET NX EX`` per ticker) and the ``XADD`` of the fresh jobs
+        happen in one script, sent now: one round trip, and a job is never published
+        without its dedupe key nor its key set without the job being published.
         """
         if not jobs:
             return
         ttl = self.settings.rec_dedup_ttl_s
         if ttl <= 0:
-            self.producer.publish_many(jobs)
+            stream = self.producer.stream
+            self.outbox.publish(self.client, [(stream, job.to_fields()) for job in jobs])
             return
         keys = [self.producer.stream]
         args: list[str | int] = [ttl]
@@ -323,7 +352,7 @@ class AggregationService:
                 output, company_id=staged.company_id, idempotency_key=key,
             ).model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
         draft = {**base, "idempotency_key": key, "signal_output_id": output_id}
-        snap = self.bars.snapshot(job.ticker, as_of)
+        snap = self._snapshot(job.ticker, as_of)
         evidence = [EvidenceRef.model_construct(
             kind=_OUTPUT_KIND, reference_id=output_id, layer=None, document_id=None,
             weight=0.0, published_at=None)]
@@ -339,6 +368,17 @@ class AggregationService:
             avg_volume=snap.avg_volume_20 if snap else None, sector=staged.sector,
             evidence=evidence,
         )
+
+    def _snapshot(self, ticker: str, as_of: datetime) -> BarSnapshot | None:
+        """``bars.snapshot``: the bars are loaded once per process, so the snapshot at a
+        moment is that of the number of bars final then, built once per bar."""
+        key = (ticker, self.bars.count_until(ticker, as_of))
+        if key in self._snapshots:
+            return self._snapshots[key]
+        if len(self._snapshots) > 10_000:
+            self._snapshots.clear()
+        snap = self._snapshots[key] = self.bars.snapshot(ticker, as_of)
+        return snap
 
     def _evidence(self, signal: WeightedSignal) -> EvidenceRef:
         """The evidence of one signal. A signal is read again by every job of its ticker

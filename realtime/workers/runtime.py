@@ -99,9 +99,9 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
     # A handler's last hand-offs ride on its consumer's next round trip.
     outbox = Outbox()
     if queue == redis_keys.QueueName.AGGREGATION:
-        aggregation = AggregationService(db, client, settings, bars=bars)
+        aggregation = AggregationService(db, client, settings, bars=bars, outbox=outbox)
         return Worker(Consumer(client, queue, AggregationJob, aggregation.handle,
-                               consumer_name=name, config=config),
+                               consumer_name=name, config=config, outbox=outbox),
                       closers=[aggregation.close])
     if queue == redis_keys.QueueName.RECOMMENDATION:
         recs = RecommendationService(db, client, settings, outbox=outbox)

@@ -1,5 +1,6 @@
-"""The aggregation batch: one read before the hand-off, dedupe and publish in one script,
-trend rows after the hand-off, on PostgreSQL and SQLite."""
+"""The aggregation batch: one read before the hand-off, dedupe and publish in one script
+(or, without a dedupe TTL, the jobs handed on with the batch's acknowledgement), one
+statement for the trend rows, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -108,22 +109,30 @@ def test_without_a_ttl_every_job_is_published(
     assert not redis_client.exists(redis_keys.rec_dedup(ticker))
 
 
-def test_on_postgres_only_the_read_precedes_the_hand_off(
-    db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
-    worker_without_ttl: Worker,
+@pytest.mark.parametrize(("ttl", "published_before"), [(300, (1, 2)), (0, (1, 1))])
+def test_on_postgres_the_read_precedes_the_hand_off_and_without_a_ttl_so_does_the_write(
+    ttl: int, published_before: tuple[int, int], db: Engine, migrated_pg_url: str,
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+    buy_case: tuple[datetime, str],
 ) -> None:
     moment, ticker = buy_case
-    _run(worker_without_ttl, redis_client, (ticker, moment))  # warms the caches (company, output)
+    worker = _worker(migrated_pg_url, redis_url, db, redis_client, tmp_path, buy_case,
+                     rec_dedup_ttl_s=ttl)
+    _run(worker, redis_client, (ticker, moment))  # warms the caches (company, output)
+    redis_client.delete(redis_keys.rec_dedup(ticker))  # the TTL ran out
     seen: list[tuple[str, int]] = []
 
     @sa.event.listens_for(db, "before_cursor_execute")
     def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append((statement.split()[0], int(redis_client.xlen(REC_STREAM))))
 
-    _run(worker_without_ttl, redis_client, (ticker, moment + timedelta(seconds=1)))
-    # One statement (the signals) before the job is published, one (all trend rows) after;
-    # both prepared on the server by the first batch, so only executed now.
-    assert seen == [("EXECUTE", 1), ("EXECUTE", 2)]
+    _run(worker, redis_client, (ticker, moment + timedelta(seconds=1)))
+    # One statement (the signals) before the job is published, one (all trend rows) after
+    # the dedupe script published it, or, without a TTL, before the consumer's pipeline
+    # that acknowledges the batch carries it; both prepared on the server by the first
+    # batch, so only executed now.
+    assert seen == list(zip(("EXECUTE", "EXECUTE"), published_before, strict=True))
+    assert len(_published(redis_client)) == 2
     assert (_count(db, TrendWindow), _count(db, TrendHistory), _count(db, TrendProjection)) \
         == (3, 6, 12)
 
@@ -201,6 +210,24 @@ def test_on_postgres_the_batches_take_no_connection_from_the_pool(
         _run(worker_without_ttl, redis_client, (ticker, moment + timedelta(seconds=second)))
     assert checkouts == [] and len(sessions) == 1
     assert len(_published(redis_client)) == 3 and _count(db, TrendHistory) == 9
+
+
+def test_on_postgres_a_batch_begins_no_transaction_on_its_kept_connection(
+    db: Engine, redis_client: redis.Redis, buy_case: tuple[datetime, str],
+    worker_without_ttl: Worker,
+) -> None:
+    moment, ticker = buy_case
+    _run(worker_without_ttl, redis_client, (ticker, moment))  # warms the caches
+    begun: list[int] = []
+
+    @sa.event.listens_for(db, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        begun.append(id(conn))
+
+    _run(worker_without_ttl, redis_client, (ticker, moment + timedelta(seconds=1)))
+    # Each statement commits on its own (the trend rows' one statement is atomic).
+    assert begun == []
+    assert _count(db, TrendHistory) == 6
 
 
 def _trend_rows(db: Engine) -> dict[str, list[dict[str, Any]]]:
