@@ -108,9 +108,9 @@ class Drafter:
         looked for when the row is stored."""
         checks = eligibility(job, self.settings)
         # The fields set from the job and configuration are validated with the draft
-        # (one validation, no assignment per field).
-        rec = RecommendationDraft.model_validate(job.draft, update={
-            "mode": self.mode, "eligibility": checks, "thesis_source": "template"})
+        # (one validation, no assignment per field; merged here, as ``update=`` costs more).
+        rec = RecommendationDraft.model_validate({
+            **job.draft, "mode": self.mode, "eligibility": checks, "thesis_source": "template"})
         failed = [name for name, check in checks.items() if not check["passed"]]
         reason: str | None = None
         since: datetime | None = None

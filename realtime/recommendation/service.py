@@ -40,7 +40,7 @@ from stonks.config import Settings
 from stonks.models.enums import TradingMode
 from stonks.models.recommendations import RecommendationStatus
 from stonks.queues import Delivery, Outbox
-from stonks.queues.outbox import Entry
+from stonks.queues.producer import Entry
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,16 @@ Event-driven from the trading queue, with a watermark poll over ``recommendation
 fallback. A decision row with every gate's result is committed before its broker job is
 published; a redelivered or re-polled recommendation finds the row (unique decision_key /
 recommendation_id) in its read and at most re-publishes the same job, which the broker
-adapter handles idempotently through the deterministic client_order_id.
+adapter handles idempotently through the deterministic client_order_id. Decided
+recommendations are marked in Redis (``stonks:dedupe:trading:<id>``) right after their jobs
+are handed over; a redelivered entry whose recommendation is marked is dropped without a
+read (``handle``).
 
-A batch costs, before its jobs are handed over: one Redis pipeline (dedupe markers and the
-circuit breaker), one database read and one database write that commits the decisions
-together with the acted recommendations' ``acted`` status (``store.py``), the gates in
-Python, and one Redis pipeline with the jobs. The held positions' returns (the correlation
+A batch costs, before its jobs are handed over: the circuit breaker's read (in a worker,
+on the consumer's read pipeline: no round trip of its own), one database read and one
+database write that commits the decisions together with the acted recommendations'
+``acted`` status (``store.py``), the gates in Python, and one Redis pipeline with the jobs
+(in a worker, the consumer's next round trip). The held positions' returns (the correlation
 gate's input) are kept across batches while the same tickers are held and no new bar is
 final.
 """
@@ -45,10 +49,11 @@ from stonks.models.recommendations import (
     RecommendationAction,
     RecommendationStatus,
 )
-from stonks.queues import Delivery, Outbox
+from stonks.queues import Command, Delivery, Outbox
 
 logger = logging.getLogger(__name__)
 
+#: How long a decided recommendation's dedupe marker (``stonks:dedupe:trading:<id>``) lives.
 DEDUPE_TTL_S = 7 * 24 * 3600
 
 
@@ -127,7 +132,8 @@ class TradingEngine:
         self.store = DecisionStore(db, account_id)
         self._orders_stream = redis_keys.queue(redis_keys.QueueName.BROKER_ORDERS)
         self._event_clock = settings.trading_clock == "event"
-        self._unmarked: list[int] = []  # decided recommendations without a dedupe marker
+        # The breaker's state as read with the batch in hand (``take_replies``), if it was.
+        self._breaker_read: BreakerState | None = None
         self._held = _HeldCache(self.bars)
         self.last_moment: datetime | None = None  # newest market time seen (exit checks)
 
@@ -137,9 +143,34 @@ class TradingEngine:
 
     # ---- entry points ------------------------------------------------------------------
 
+    def queue_reads(self, pipe: Any) -> int:
+        """The consumer's read pipeline carries the breaker's read (``ReadAlong``)."""
+        self.breaker.queue_read(pipe)
+        return 1
+
+    def take_replies(self, replies: Sequence[Any] | None) -> None:
+        """The breaker's state read with the batch about to be handled (None: none)."""
+        self._breaker_read = None if replies is None else self.breaker.parse(replies[0])
+
     def handle(self, deliveries: Sequence[Delivery[RecommendationCommitted]]) -> None:
+        """Decide on the batch's recommendations, except redelivered ones marked decided.
+
+        Only a redelivered entry can carry a recommendation decided before (each is
+        announced once, when committed; the watermark poll decides on undecided ones
+        only), so only redeliveries are looked up in Redis: a first delivery costs no round
+        trip for it. A marker lost (or not yet set) costs the database read, which finds
+        the decision recorded and hands the same job over again."""
+        redelivered = [d.message.recommendation_id for d in deliveries
+                       if d.delivery_count > 1]
+        marked: set[int] = set()
+        if redelivered:
+            found = self.client.mget([redis_keys.trading_dedupe(str(rec_id))
+                                      for rec_id in redelivered])
+            marked = {rec_id for rec_id, value in zip(redelivered, found, strict=True)
+                      if value is not None}
         self.decide_recommendations([(d.message.recommendation_id, d.message.as_of,
-                                      d.message.origin_at) for d in deliveries])
+                                      d.message.origin_at) for d in deliveries
+                                     if d.message.recommendation_id not in marked])
 
     def poll_missed(self, limit: int = 100) -> int:
         """The fallback: decide on actionable recommendations past the watermark."""
@@ -172,32 +203,23 @@ class TradingEngine:
     ) -> dict[int, BrokerOrderJob]:
         """Decide on a batch of committed recommendations; the broker jobs by recommendation.
 
-        Before the hand-off: one Redis pipeline (dedupe markers, the breaker), one read
-        (account, positions, recommendations, decisions recorded already), the gates in
-        Python, one write that commits the decisions with the acted recommendations'
-        ``acted`` status, then the broker jobs: in one Redis pipeline, or, inside the
-        consumer's handler call, with the consumer's next round trip (its ``Outbox``). A
-        recommendation decided before (a redelivery) finds its decision in the read and
-        re-publishes its job if it acted: the broker dedupes on the client_order_id.
-
-        The dedupe markers of a batch are set with the next batch's first pipeline (no round
-        trip of their own): they only spare a redelivery the read, which would find the
-        decisions anyway, so one lost with the process costs nothing but that read.
+        Before the hand-off: the breaker's state (read with the batch, or one Redis read),
+        one database read (account, positions, recommendations, decisions recorded
+        already), the gates in Python, one write that commits the decisions with the acted
+        recommendations' ``acted`` status, then the broker jobs: in one Redis pipeline, or,
+        inside the consumer's handler call, with the consumer's next round trip (its
+        ``Outbox``), followed by the recommendations' dedupe markers (see ``handle``). A
+        recommendation decided before (a redelivery without its marker) finds its decision
+        in the read and re-publishes its job if it acted: the broker dedupes on the
+        client_order_id.
         """
         if not items:
             return {}
-        marks, self._unmarked = self._unmarked, []
-        pipe = self.client.pipeline(transaction=False)
-        for rec_id in marks:
-            pipe.set(redis_keys.trading_dedupe(str(rec_id)), "1", ex=DEDUPE_TTL_S)
-        pipe.mget([redis_keys.trading_dedupe(str(rec_id)) for rec_id, _, _ in items])
-        self.breaker.queue_read(pipe)
-        *_, seen, raw_breaker = pipe.execute()
-        breaker = self.breaker.parse(raw_breaker)
-        todo = {rec_id: (as_of, origin_at) for (rec_id, as_of, origin_at), marked
-                in zip(items, seen, strict=True) if marked is None}
-        if not todo:
-            return {}
+        # A state read with the batch serves one batch: a later one reads its own.
+        breaker, self._breaker_read = self._breaker_read, None
+        if breaker is None:
+            breaker = self.breaker.state()
+        todo = {rec_id: (as_of, origin_at) for rec_id, as_of, origin_at in items}
         inputs = self.store.read(list(todo), [_rec_key(rec_id) for rec_id in todo])
         active = {rec.id for rec in inputs.recommendations
                   if rec.status == RecommendationStatus.ACTIVE.value}
@@ -209,14 +231,18 @@ class TradingEngine:
                                   strict=True):
                 if job is not None and trade.recommendation_id is not None:
                     jobs[trade.recommendation_id] = job
-        # The decisions are committed: hand the jobs over.
+        # The decisions are committed: hand the jobs over, then mark the recommendations
+        # decided (after the jobs, in the same round trip: a marker never outlives a job
+        # that was not handed over).
         self.outbox.publish(self.client, [(self._orders_stream, job.to_fields())
                                           for job in jobs.values()])
+        self.outbox.send(self.client, [
+            Command(("SET", redis_keys.trading_dedupe(str(rec.id)), "1", "EX", DEDUPE_TTL_S))
+            for rec in inputs.recommendations])
         # A recommendation still active with an acting decision recorded before this batch
         # (by an engine that marked it after the hand-off and stopped in between).
         self.store.mark_acted([rec_id for rec_id in jobs if rec_id in active
                                and _rec_key(rec_id) in inputs.recorded], datetime.now(UTC))
-        self._unmarked.extend(rec.id for rec in inputs.recommendations)
         return jobs
 
     def _trade(self, rec: RecommendationRow, as_of: datetime,
@@ -341,7 +367,10 @@ class TradingEngine:
 
     def _job(self, trade: ProposedTrade, qty: Decimal | None, price: Decimal,
              decision_id: int) -> BrokerOrderJob:
+        # The id derives from the decision (no random id per job): the job of one decision
+        # always carries the same id, as a redelivered entry does.
         return BrokerOrderJob(
+            message_id=f"decision:{decision_id}:order",
             client_order_id=client_order_id(trade.decision_key), decision_id=decision_id,
             broker_account_id=self.account_id, ticker=trade.ticker, side=trade.side,
             quantity=qty, reference_price=price, source=trade.trigger, as_of=trade.moment,

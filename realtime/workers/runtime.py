@@ -132,7 +132,8 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
             return exits.check(moment) if moment is not None else None
 
         return Worker(Consumer(client, queue, RecommendationCommitted, engine.handle,
-                               consumer_name=name, config=config, outbox=outbox),
+                               consumer_name=name, config=config, outbox=outbox,
+                               read_along=engine),
                       duties=[(settings.trading_watermark_poll_s, engine.poll_missed),
                               (settings.broker_poll_interval_s, check_exits)],
                       closers=[engine.close, broker.close])

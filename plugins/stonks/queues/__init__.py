@@ -17,13 +17,14 @@ from stonks.queues.consumer import (
 )
 from stonks.queues.dead_letters import DeadLetter, DeadLetters
 from stonks.queues.messages import QueueMessage
-from stonks.queues.outbox import Outbox
+from stonks.queues.outbox import Command, Outbox
 from stonks.queues.producer import Producer
 from stonks.queues.stats import GroupStats, QueueStats, queue_stats
 from stonks.queues.toggle import PipelineToggle
 
 __all__ = [
     "DEFAULT_GROUP",
+    "Command",
     "Consumer",
     "ConsumerConfig",
     "ConsumerStats",

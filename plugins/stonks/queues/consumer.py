@@ -14,7 +14,8 @@ hand-offs the handler left in the ``Outbox`` (if the consumer has one), the ackn
 of the batch just handled, the toggle, the due retries and the blocking read of the next
 batch go out as one pipeline, in that order (Redis applies the hand-offs, then the
 acknowledgement, before the read blocks). ``run_once`` (tools and tests) sends them before
-it returns.
+it returns. Reads a handler wants fresh for each batch (its ``ReadAlong``) follow the
+blocking read in that pipeline.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import redis
 
@@ -101,6 +102,18 @@ class ConsumerStats:
 RawEntry = tuple[str, Fields | None, int]  # entry id, fields (None if trimmed), delivery count
 
 
+class ReadAlong(Protocol):
+    """Reads a handler wants fresh for each batch, sent with the batch's read (no round
+    trip of their own). They follow the blocking read in the pipeline, so Redis runs them
+    when the batch arrives."""
+
+    def queue_reads(self, pipe: Any) -> int:
+        """Queue the reads on ``pipe``; how many replies they take."""
+
+    def take_replies(self, replies: Sequence[Any] | None) -> None:
+        """Their replies before the iteration's batches are handled; None after (stale)."""
+
+
 class Consumer(Generic[M]):
     """Consumes one queue as one member of its consumer group."""
 
@@ -114,6 +127,7 @@ class Consumer(Generic[M]):
         consumer_name: str,
         config: ConsumerConfig | None = None,
         outbox: Outbox | None = None,
+        read_along: ReadAlong | None = None,
     ) -> None:
         self._client = client
         self.queue = queue
@@ -126,6 +140,7 @@ class Consumer(Generic[M]):
         self.config = config or ConsumerConfig()
         # What the handler hands on, sent with the batch's acknowledgement.
         self.outbox = outbox or Outbox()
+        self.read_along = read_along
         self.stats = ConsumerStats()
         self._stop = threading.Event()
         self._next_reclaim = 0.0
@@ -198,8 +213,11 @@ class Consumer(Generic[M]):
         pipe.get(redis_keys.PIPELINE_ENABLED)
         pipe.zrangebyscore(self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size)
         reading = not self._paused
+        along = 0
         if reading:
             self._queue_read(pipe)
+            if self.read_along is not None:
+                along = self.read_along.queue_reads(pipe)
         replies = pipe.execute()[sent:]
         toggle_value, due = replies[0], replies[1]
         fresh = self._entries(replies[2]) if reading else []
@@ -214,12 +232,21 @@ class Consumer(Generic[M]):
         if self._paused:
             logger.info("pipeline enabled: consumer resumed", extra={"queue": self.queue})
             self._paused = False
+        if self.read_along is None or not along:
+            return worked + self._handle_read(due, fresh)
+        self.read_along.take_replies(replies[3:3 + along])
+        try:
+            return worked + self._handle_read(due, fresh)
+        finally:
+            self.read_along.take_replies(None)
+
+    def _handle_read(self, due: list[Any], fresh: list[RawEntry]) -> int:
+        """Handle the held entries, the due retries and the batch just read."""
         held, self._held = self._held, []
-        worked += self._process(held)
+        worked = self._process(held)
         if due:
             worked += self._process(self._claim_due_retries(due))
-        worked += self._process(fresh)
-        return worked
+        return worked + self._process(fresh)
 
     # ---- reading ---------------------------------------------------------------------------
 

@@ -19,13 +19,15 @@ from sqlalchemy.engine import Engine
 
 from realtime.broker import account_name, ensure_account, make_broker, reconcile
 from realtime.market_data import BarStore
-from realtime.messages import BrokerOrderJob
+from realtime.messages import BrokerOrderJob, RecommendationCommitted
 from realtime.sql import table_of
 from realtime.trading import TradingEngine
+from realtime.trading.engine import DEDUPE_TTL_S
 from stonks import redis_keys
 from stonks.config import Settings
 from stonks.models.orders import TradingDecision
 from stonks.models.recommendations import Recommendation
+from stonks.queues import Delivery
 from tests.realtime.conftest import make_settings, seeded_engine
 
 #: Risk opened up so that a clean recommendation acts (every gate still runs).
@@ -87,6 +89,13 @@ def engine(db: Engine, redis_client: redis.Redis, settings: Settings) -> Iterato
     trader.close()
 
 
+@pytest.fixture
+def recommended(db: Engine, buy_case: tuple[datetime, str]) -> tuple[datetime, int]:
+    """The moment of a BUY case and a recommendation committed for it (key ``k1``)."""
+    moment, ticker = buy_case
+    return moment, insert_recommendation(db, ticker, moment, "k1")
+
+
 def handed_over(client: redis.Redis) -> list[BrokerOrderJob]:
     entries: list[Any] = client.xrange(ORDERS)  # type: ignore[assignment]
     return [BrokerOrderJob.from_fields(fields) for _, fields in entries]
@@ -94,10 +103,9 @@ def handed_over(client: redis.Redis) -> list[BrokerOrderJob]:
 
 def test_a_recommendation_is_decided_recorded_and_handed_over(
     db: Engine, settings: Settings, redis_client: redis.Redis,
-    buy_case: tuple[datetime, str], engine: TradingEngine,
+    recommended: tuple[datetime, int], engine: TradingEngine,
 ) -> None:
-    moment, ticker = buy_case
-    rec_id = insert_recommendation(db, ticker, moment, "k1")
+    moment, rec_id = recommended
     jobs = engine.decide_recommendations([(rec_id, moment, moment)])
     [decision] = decisions(db)
     assert decision.outcome == "act" and decision.blocked_by is None, decision.gate_results
@@ -132,7 +140,7 @@ def test_a_redelivery_after_a_crash_hands_the_recorded_decision_over_again(
     rec_id = insert_recommendation(db, ticker, moment, "k1")
     [first] = trading_engine(db, redis_client, settings).decide_recommendations(
         [(rec_id, moment, moment)]).values()
-    redis_client.delete(ORDERS, redis_keys.trading_dedupe(str(rec_id)))
+    redis_client.delete(ORDERS)
     with db.begin() as conn:
         conn.execute(sa.update(table_of(Recommendation)).values(status=status_after_crash))
     restarted = trading_engine(db, redis_client, settings)
@@ -165,18 +173,59 @@ def test_a_redelivered_skip_hands_nothing_over(
     assert handed_over(redis_client) == [] and status_of(db, rec_id) == "active"
 
 
-def test_a_decided_recommendation_is_marked_and_then_skipped_without_a_read(
+def test_a_redelivered_decision_hands_the_same_order_over_and_decides_nothing_new(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    recommended: tuple[datetime, int], engine: TradingEngine,
+) -> None:
+    moment, rec_id = recommended
+    [first] = engine.decide_recommendations([(rec_id, moment, moment)]).values()
+    [again] = engine.decide_recommendations([(rec_id, moment, moment)]).values()
+    assert (again.client_order_id, again.decision_id) == (first.client_order_id,
+                                                          first.decision_id)
+    # Handed over again: the broker dedupes on the client_order_id.
+    assert [j.client_order_id for j in handed_over(redis_client)] == [
+        first.client_order_id] * 2
+    assert len(decisions(db)) == 1 and status_of(db, rec_id) == "acted"
+
+
+def _announced(rec_id: int, moment: datetime, delivery_count: int) -> Delivery[
+        RecommendationCommitted]:
+    return Delivery(entry_id="1-0", delivery_count=delivery_count,
+                    message=RecommendationCommitted(recommendation_id=rec_id, as_of=moment,
+                                                    origin_at=moment))
+
+
+def test_a_redelivered_recommendation_marked_decided_in_redis_is_dropped(
+    db: Engine, settings: Settings, redis_client: redis.Redis,
+    recommended: tuple[datetime, int], engine: TradingEngine,
+) -> None:
+    moment, rec_id = recommended
+    engine.handle([_announced(rec_id, moment, 1)])
+    marker = redis_keys.trading_dedupe(str(rec_id))
+    assert redis_client.get(marker) == b"1" and 0 < redis_client.ttl(marker) <= DEDUPE_TTL_S
+    engine.handle([_announced(rec_id, moment, 2)])  # redelivered: marked, so dropped
+    assert len(handed_over(redis_client)) == 1 and len(decisions(db)) == 1
+    redis_client.delete(marker)  # a marker lost: the read finds the decision instead
+    engine.handle([_announced(rec_id, moment, 3)])
+    assert [j.decision_id for j in handed_over(redis_client)] == [decisions(db)[0].id] * 2
+    assert len(decisions(db)) == 1 and redis_client.exists(marker)
+
+
+def test_the_breaker_state_read_with_the_batch_decides_it_and_only_it(
     db: Engine, settings: Settings, redis_client: redis.Redis,
     buy_case: tuple[datetime, str], engine: TradingEngine,
 ) -> None:
+    # The consumer reads the breaker along with the batch (``ReadAlong``): tripped then,
+    # the batch is blocked; the next batch reads the state again (reset by now).
     moment, ticker = buy_case
+    tripped = {b"tripped": b"1", b"breaker": b"daily_loss", b"reason": b"lost 3%"}
     first = insert_recommendation(db, ticker, moment, "k1")
     second = insert_recommendation(db, ticker, moment, "k2")
-    engine.decide_recommendations([(first, moment, moment)])
-    engine.decide_recommendations([(second, moment, moment)])  # carries the first's marker
-    assert redis_client.exists(redis_keys.trading_dedupe(str(first)))
+    engine.take_replies([tripped])
     assert engine.decide_recommendations([(first, moment, moment)]) == {}
-    assert len(handed_over(redis_client)) == 2 and len(decisions(db)) == 2
+    assert list(engine.decide_recommendations([(second, moment, moment)])) == [second]
+    blocked = {d.recommendation_id: d.blocked_by for d in decisions(db)}
+    assert blocked == {first: "circuit_breaker", second: None}
 
 
 def test_a_batch_decides_each_recommendation_with_the_same_account_view(

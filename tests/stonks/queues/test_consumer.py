@@ -264,3 +264,43 @@ def test_the_loop_acknowledges_a_batch_with_the_next_read(redis_client: redis.Re
     assert handler.done == [0, 1, 2, 3]
     assert pending_count(redis_client) == 1, "the first batch went out with the second read"
     assert redis_client.xlen(redis_keys.queue(QUEUE)) == 1
+
+
+class FlagReader(Recorder):
+    """A handler that reads a flag with each batch, on the consumer's read pipeline."""
+
+    KEY = "test_consumer:flag"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flag: object = None
+        self.flags_seen: list[object] = []
+
+    def queue_reads(self, pipe: redis.client.Pipeline) -> int:
+        pipe.get(self.KEY)
+        return 1
+
+    def take_replies(self, replies: Sequence[object] | None) -> None:
+        self.flag = None if replies is None else replies[0]
+
+    def __call__(self, deliveries: Sequence[Delivery[Job]]) -> None:
+        self.flags_seen.append(self.flag)
+        super().__call__(deliveries)
+
+
+def test_reads_sent_along_with_the_batch_reach_the_handler_and_expire_after_it(
+    redis_client: redis.Redis,
+) -> None:
+    handler = FlagReader()
+    consumer = Consumer(redis_client, QUEUE, Job, handler, consumer_name="c1",
+                        config=ConsumerConfig(block_ms=20), read_along=handler)
+    consumer.ensure_group()
+    redis_client.set(FlagReader.KEY, "first")
+    Producer(redis_client, QUEUE).publish(Job(n=1))
+    consumer.run_once()
+    redis_client.set(FlagReader.KEY, "second")
+    Producer(redis_client, QUEUE).publish(Job(n=2))
+    consumer.run_once()
+    assert handler.done == [1, 2]
+    assert handler.flags_seen == [b"first", b"second"]
+    assert handler.flag is None, "a read serves the iteration it came with only"

@@ -11,7 +11,7 @@ from typing import Any
 import redis
 
 from stonks import redis_keys
-from stonks.queues import Consumer, ConsumerConfig, Delivery, Outbox, Producer
+from stonks.queues import Command, Consumer, ConsumerConfig, Delivery, Outbox, Producer
 from tests.stonks.queues.test_consumer import Job
 
 QUEUE = "test_outbox_in"
@@ -96,3 +96,26 @@ def test_outside_a_handler_call_publishing_is_immediate(redis_client: redis.Redi
     finally:
         outbox.close()
     assert other == [False] and _handed_on(redis_client) == [7, 8]
+
+
+def test_other_writes_follow_the_hand_offs_in_the_same_round_trip(
+        redis_client: redis.Redis) -> None:
+    outbox = Outbox()
+    seen: list[tuple[int, int]] = []
+
+    def handler(deliveries: Sequence[Delivery[Job]]) -> None:
+        outbox.publish(redis_client, [(NEXT, {"n": str(d.message.n)}) for d in deliveries])
+        outbox.send(redis_client, [Command(("SET", f"test_outbox:done:{d.message.n}", "1"))
+                                   for d in deliveries])
+        seen.append((int(redis_client.xlen(NEXT)), int(redis_client.exists("test_outbox:done:1"))))
+
+    consumer = Consumer(redis_client, QUEUE, Job, handler, consumer_name="c1", outbox=outbox,
+                        config=ConsumerConfig(block_ms=20))
+    consumer.ensure_group()
+    Producer(redis_client, QUEUE).publish_many([Job(n=1), Job(n=2)])
+    consumer.run_once()
+    assert seen == [(0, 0)], "nothing sent while the handler runs"
+    assert _handed_on(redis_client) == [1, 2]
+    assert redis_client.mget(["test_outbox:done:1", "test_outbox:done:2"]) == [b"1", b"1"]
+    outbox.send(redis_client, [Command(("SET", "test_outbox:done:3", "1"))])  # outside: now
+    assert redis_client.get("test_outbox:done:3") == b"1"
