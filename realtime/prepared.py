@@ -14,7 +14,6 @@ slower with the table. Re-planning every few seconds costs one planning per stat
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -117,18 +116,18 @@ def run_prepared(conn: sa.Connection, statements: Sequence[Preparable], sql: str
 
     ``conn`` must be in autocommit: a failed ``EXECUTE`` would abort an open transaction,
     and the retry with it."""
-    _prepare(conn, statements)
+    prepare_statements(conn, statements)
     try:
         return fetch_rows(conn, sql, params)
     except sa.exc.DBAPIError as exc:
         if getattr(exc.orig, "pgcode", None) not in (MISSING_STATEMENT, STALE_PLAN):
             raise
-    _prepare(conn, statements, again=True)
+    prepare_statements(conn, statements, again=True)
     return fetch_rows(conn, sql, params)
 
 
-def _prepare(conn: sa.Connection, statements: Sequence[Preparable], *,
-             again: bool = False) -> None:
+def prepare_statements(conn: sa.Connection, statements: Sequence[Preparable], *,
+                       again: bool = False) -> None:
     """Prepare the statements this session has not (``again``: all of them, dropping
     what is left of them first) in one round trip."""
     names = prepared_names(conn)
@@ -144,30 +143,6 @@ def _prepare(conn: sa.Connection, statements: Sequence[Preparable], *,
     if missing:
         fetch_rows(conn, ";".join(s.prepare for s in missing.values()))
         names.update(missing)
-
-
-def prepare_once(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
-    """Prepare ``statements`` (name, parameter types, text) on ``conn``'s session unless it
-    has them already; the server is asked first, so a statement prepared before (and
-    forgotten here after an error) is never prepared twice."""
-    names = prepared_names(conn)
-    wanted = [name for name, _, _ in statements if name not in names]
-    if not wanted:
-        return
-    have = {name for name, in fetch_rows(
-        conn, "SELECT name FROM pg_prepared_statements WHERE name = ANY(%(names)s)",
-        {"names": wanted})}
-    missing = [f"PREPARE {name} ({types}) AS {text}" for name, types, text in statements
-               if name in wanted and name not in have]
-    if missing:
-        fetch_rows(conn, ";\n".join(missing))
-    names.update(wanted)
-
-
-def forget_prepared(conn: sa.Connection, statements: Sequence[tuple[str, str, str]]) -> None:
-    """Look ``statements`` up again before their next use on ``conn`` (after an error)."""
-    with contextlib.suppress(sa.exc.SQLAlchemyError):  # a broken connection: a new one
-        prepared_names(conn).difference_update(name for name, _, _ in statements)
 
 
 def _document_value(value: Any) -> Any:

@@ -2,19 +2,18 @@
 
 It holds ``book_and_account_pg`` (what ``ledger.book_broker_orders`` with status events and
 ``ledger.update_account`` do, for batches without sells, on a psycopg2 connection in
-autocommit mode), the lock, read and write statements it prepares, the JSON documents that
-carry their rows (``document``) and the reading of rows back from JSON. The calculations
+autocommit mode), the read (with its locks) and write statements it prepares, the reading
+of the rows the read returns and the JSON documents that carry the rows written
+(``document``). The calculations
 are ``realtime.broker.ledger``'s, shared with the transactional path, so both paths book
 the same rows.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,78 +29,141 @@ from realtime.broker.ledger import (
     order_rows,
     plan,
 )
-from realtime.prepared import document, fetch_rows, forget_prepared, prepare_once
+from realtime.prepared import (
+    MISSING_STATEMENT,
+    STALE_PLAN,
+    PreparedStatement,
+    document,
+    fetch_rows,
+    prepare_statements,
+)
+from realtime.sql import table_of
 from stonks.models.enums import OrderSide
-from stonks.models.portfolio import PositionStatus
+from stonks.models.portfolio import Position, PositionStatus
 
 logger = logging.getLogger(__name__)
 
 # ``book_and_account_pg`` does what ``book_broker_orders`` (with status events) followed by
 # ``update_account`` does in one transaction, for batches without sells, in two round trips
-# of hand-written SQL on a connection in autocommit mode: the transaction is opened, the
-# rows are locked in the same order as the transactional path (orders by id, the batch's
-# positions by ticker, then the account) and, in a second statement whose snapshot is
-# taken once the locks are held, everything the booking needs is read; then every write
-# and the COMMIT go as one string. Which fills are new is read under the order locks (fill
+# of hand-written SQL on a connection in autocommit mode: the transaction is opened and one
+# statement locks the rows in the same order as the transactional path (orders by id, the
+# batch's positions by ticker, then the account) and reads everything the booking needs;
+# if a row it locked changed after its snapshot was taken (it waited for a concurrent
+# booking), the read is run again under the locks, a round trip more. Then every write and
+# the COMMIT go as one string. Which fills are new is read under the order locks (fill
 # events are only written by a booking holding them), and the fill events and new
 # positions are inserted without ON CONFLICT: if that was wrong (a concurrent worker
 # opened the position first) the statement fails, nothing is written, and the caller books
 # the batch on the transactional path, which waits and re-applies.
 #
-# The three statements are prepared once per connection (their text never changes: the
-# rows travel as JSON documents), so the server neither parses nor plans them again.
+# The statements are prepared once per connection, before the transaction opens (their
+# text never changes: the rows travel as JSON documents), so the server neither parses
+# nor plans them again.
 
-#: Locks in the transactional path's order: $1 order ids, $2 account. (The positions are
-#: those of the orders' tickers as we have them, whatever symbol the broker reported.)
-_LOCK_PG = """
-SELECT count(*) FROM (
-SELECT 1 FROM (SELECT 1 FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE) o
-UNION ALL
-SELECT 1 FROM (SELECT 1 FROM positions WHERE broker_account_id = $2
-               AND ticker IN (SELECT ticker FROM orders WHERE id = ANY($1))
-               ORDER BY ticker FOR UPDATE) p
-UNION ALL
-SELECT 1 FROM (SELECT 1 FROM broker_accounts WHERE id = $2 FOR NO KEY UPDATE) a
-) locked"""
+#: What the booking reads once the locks are held, as plain columns: each row is of one
+#: kind (its first column) and fills that kind's slice of the row, the other slices null.
+#: A slice is (name, value in its own branch, typed null in the others). The kinds: ``o``
+#: the orders (the columns ``ledger.plan``, ``order_rows`` and ``apply_fill`` read), ``p``
+#: the batch's positions (every column, as the transactional path reads them), ``s`` the
+#: other open positions summed by sector, ``a`` the account, ``e`` the events that exist,
+#: ``n`` an id for each ticker without a position and, with the locks, ``l``: whether the
+#: read is stale.
+_Slice = list[tuple[str, str, str]]
+#: The tickers of the batch's orders ($1), as an array computed once: the batch's positions
+#: are then found by their unique (account, ticker) index.
+_TICKERS = "ARRAY(SELECT ticker FROM orders WHERE id = ANY($1))"
 
-#: The columns of an order the booking reads (``ledger.plan``, ``order_rows``,
-#: ``apply_fill``), with ``raw``.
-_ORDER_COLUMNS = ("id", "broker_account_id", "ticker", "side", "status", "filled_quantity",
-                  "filled_avg_price", "filled_at", "fees", "reject_reason")
-_ORDER_OBJECT = ", ".join(f"'{c}', o.{c}" for c in _ORDER_COLUMNS)
 
-#: What the booking reads once the locks are held ($3: the event keys it may add): the
-#: orders, the batch's positions, the other open positions summed by sector, the account,
-#: the events that exist, and an id for each ticker without a position.
-_READ_PG = f"""
-SELECT 'o', json_build_object({_ORDER_OBJECT})::text,
-       o.raw::text
-FROM orders o WHERE o.id = ANY($1)
-UNION ALL
-SELECT 'p', (to_jsonb(p) - 'targets')::text, p.targets::text FROM positions p
-WHERE p.broker_account_id = $2 AND p.ticker IN (SELECT ticker FROM orders WHERE id = ANY($1))
-UNION ALL
-SELECT 's', json_build_object('sector', p.sector, 'value', sum(COALESCE(p.market_value, 0)),
-                              'pl', sum(COALESCE(p.unrealized_pl, 0)), 'n', count(*))::text,
-       NULL
-FROM positions p
+def _table_slice(table: str, alias: str, columns: Sequence[str]) -> _Slice:
+    return [(c, f"{alias}.{c}", f"(NULL::{table}).{c}") for c in columns]
+
+
+def _typed_slice(*columns: tuple[str, str, str]) -> _Slice:
+    """``columns``: (name, value, SQL type)."""
+    return [(name, value, f"NULL::{sql_type}") for name, value, sql_type in columns]
+
+
+_SLICES: dict[str, _Slice] = {
+    "o": _table_slice("orders", "o", (
+        "id", "broker_account_id", "ticker", "side", "status", "filled_quantity",
+        "filled_avg_price", "filled_at", "fees", "reject_reason", "raw")),
+    "p": _table_slice("positions", "p", [c.name for c in table_of(Position).c]),
+    "s": _typed_slice(("sector", "p.sector", "text"),
+                      ("value", "sum(COALESCE(p.market_value, 0))", "numeric"),
+                      ("pl", "sum(COALESCE(p.unrealized_pl, 0))", "numeric"),
+                      ("n", "count(*)", "bigint")),
+    "a": _typed_slice(("cash", "a.cash", "numeric"), ("last_equity", "a.last_equity", "numeric"),
+                      ("high_water_mark", """(SELECT s.high_water_mark FROM portfolio_snapshots s
+                        WHERE s.broker_account_id = a.id ORDER BY s.taken_at DESC LIMIT 1)""",
+                       "numeric")),
+    "e": _typed_slice(("order_id", "e.order_id", "bigint"), ("event_key", "e.event_key", "text")),
+    "n": _typed_slice(("ticker", "t.ticker", "text"),
+                      ("id", "nextval(pg_get_serial_sequence('positions', 'id'))", "bigint")),
+    "l": _typed_slice(("stale", f"""bool_or(l.xmin IS DISTINCT FROM l.seen)
+    OR count(*) <> (SELECT count(*) FROM orders WHERE id = ANY($1))
+                  + (SELECT count(*) FROM positions WHERE broker_account_id = $2
+                     AND ticker = ANY({_TICKERS}))
+                  + (SELECT count(*) FROM broker_accounts WHERE id = $2)""", "boolean")),
+}
+
+
+def _layout() -> dict[str, tuple[int, int, tuple[str, ...]]]:
+    """Where each kind's slice starts in a row and ends, and its column names."""
+    layout, start = {}, 1
+    for kind, columns in _SLICES.items():
+        layout[kind] = (start, start + len(columns), tuple(name for name, _, _ in columns))
+        start += len(columns)
+    return layout
+
+
+_LAYOUT = _layout()
+
+
+def _branch(kind: str, source: str) -> str:
+    """One kind's SELECT of ``_READ_PG``: its slice, nulls in the others, from ``source``."""
+    values = ", ".join(value if k == kind else null for k, columns in _SLICES.items()
+                       for _, value, null in columns)
+    return f"SELECT '{kind}', {values}\n{source}"
+
+
+_READ_PG = "\nUNION ALL\n".join((
+    _branch("o", "FROM orders o WHERE o.id = ANY($1)"),
+    _branch("p", f"""FROM positions p WHERE p.broker_account_id = $2
+  AND p.ticker = ANY({_TICKERS})"""),
+    _branch("s", f"""FROM positions p
 WHERE p.broker_account_id = $2 AND p.status = 'open'
-  AND p.ticker NOT IN (SELECT ticker FROM orders WHERE id = ANY($1))
-GROUP BY p.sector
+  AND p.ticker <> ALL({_TICKERS})
+GROUP BY p.sector"""),
+    _branch("a", "FROM broker_accounts a WHERE a.id = $2"),
+    _branch("e", "FROM order_events e WHERE e.order_id = ANY($1) AND e.event_key = ANY($3)"),
+    _branch("n", f"""FROM (SELECT DISTINCT ticker FROM orders WHERE id = ANY($1)) AS t
+WHERE t.ticker <> ALL(ARRAY(SELECT q.ticker FROM positions q
+                            WHERE q.broker_account_id = $2 AND q.ticker = ANY({_TICKERS})))"""),
+))
+
+#: ``_READ_PG`` with the locks, in the transactional path's order (orders by id, the
+#: batch's positions by ticker, then the account; the positions are those of the orders'
+#: tickers as we have them, whatever symbol the broker reported): one more row, ``l``,
+#: says whether the read is ``stale``. The statement's snapshot is taken before the locks
+#: are held, so a row a booking we waited for changed is read as it was: the version each
+#: lock holds (its ``xmin``) is compared with the one the snapshot sees, and any change, or
+#: a row the snapshot sees that the lock no longer found, makes the read stale (``_READ_PG``
+#: is then run again, under the locks).
+_LOCKED_READ_PG = f"""WITH l AS MATERIALIZED (
+    SELECT o.xmin::text AS xmin, (SELECT s.xmin FROM orders s WHERE s.id = o.id)::text AS seen
+    FROM (SELECT id, xmin FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE) o
+    UNION ALL
+    SELECT p.xmin::text, (SELECT s.xmin FROM positions s WHERE s.id = p.id)::text
+    FROM (SELECT id, xmin FROM positions WHERE broker_account_id = $2
+          AND ticker = ANY({_TICKERS})
+          ORDER BY ticker FOR UPDATE) p
+    UNION ALL
+    SELECT a.xmin::text, (SELECT s.xmin FROM broker_accounts s WHERE s.id = a.id)::text
+    FROM (SELECT id, xmin FROM broker_accounts WHERE id = $2 FOR NO KEY UPDATE) a
+)
+{_branch("l", "FROM l")}
 UNION ALL
-SELECT 'a', json_build_object(
-    'cash', a.cash, 'last_equity', a.last_equity,
-    'high_water_mark', (SELECT s.high_water_mark FROM portfolio_snapshots s
-                        WHERE s.broker_account_id = a.id ORDER BY s.taken_at DESC LIMIT 1)
-    )::text, NULL FROM broker_accounts a WHERE a.id = $2
-UNION ALL
-SELECT 'e', e.order_id::text, e.event_key FROM order_events e
-WHERE e.order_id = ANY($1) AND e.event_key = ANY($3)
-UNION ALL
-SELECT 'n', t.ticker, nextval(pg_get_serial_sequence('positions', 'id'))::text
-FROM (SELECT DISTINCT ticker FROM orders WHERE id = ANY($1)) AS t
-WHERE NOT EXISTS (SELECT 1 FROM positions q WHERE q.broker_account_id = $2
-                  AND q.ticker = t.ticker)"""
+{_READ_PG}"""
 
 _EVENT_COLUMNS = (
     ("created_at", "timestamptz"), ("order_id", "bigint"), ("event_key", "text"),
@@ -183,20 +245,21 @@ SELECT {_fields(_SNAPSHOT_TYPES)} FROM json_array_elements($7) AS r
 ON CONFLICT (broker_account_id, taken_at) DO NOTHING"""
 
 #: The prepared statements: name, parameter types, text.
-_PREPARED = (
-    ("stonks_booking_lock", "bigint[], bigint", _LOCK_PG),
-    ("stonks_booking_read", "bigint[], bigint, text[]", _READ_PG),
-    ("stonks_booking_write", "json, json, json, json, json, json, json", _WRITE_PG),
-)
-_RUN_READ = ("BEGIN; EXECUTE stonks_booking_lock(%(ids)s, %(account)s); "
-             "EXECUTE stonks_booking_read(%(ids)s, %(account)s, %(keys)s)")
+_PREPARED = tuple(
+    PreparedStatement(name, f"PREPARE {name}({types}) AS {text}", f"EXECUTE {name}")
+    for name, types, text in (
+        ("stonks_booking_locked_read", "bigint[], bigint, text[]", _LOCKED_READ_PG),
+        ("stonks_booking_read", "bigint[], bigint, text[]", _READ_PG),
+        ("stonks_booking_write", "json, json, json, json, json, json, json", _WRITE_PG),
+    ))
+_RUN_LOCKED_READ = ("BEGIN; "
+                    "EXECUTE stonks_booking_locked_read(%(ids)s, %(account)s, %(keys)s)")
+_RUN_READ = "EXECUTE stonks_booking_read(%(ids)s, %(account)s, %(keys)s)"
 _RUN_WRITE = "EXECUTE stonks_booking_write(%s, %s, %s, %s, %s, %s, %s); COMMIT"
-_TIMESTAMPS = frozenset({"filled_at", "opened_at", "closed_at", "created_at", "updated_at",
-                         "reconciled_at", "submitted_at", "approved_at", "canceled_at"})
 
 
 class _Row(dict[str, Any]):
-    """A row read as JSON: its columns as attributes too (like a SQLAlchemy ``Row``)."""
+    """A row read: its columns as attributes too (like a SQLAlchemy ``Row``)."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -205,14 +268,10 @@ class _Row(dict[str, Any]):
             raise AttributeError(name) from None
 
 
-def _json_row(text: str) -> _Row:
-    row = _Row(json.loads(text, parse_float=Decimal))
-    for key in _TIMESTAMPS & row.keys():
-        if row[key] is not None:
-            row[key] = datetime.fromisoformat(row[key])
-    if row.get("trailing_atr_multiple") is not None:
-        row["trailing_atr_multiple"] = float(row["trailing_atr_multiple"])
-    return row
+def _slice(kind: str, row: Sequence[Any]) -> _Row:
+    """The columns of ``row`` (a row of ``_READ_PG`` of ``kind``), by name."""
+    start, end, names = _LAYOUT[kind]
+    return _Row(zip(names, row[start:end], strict=True))
 
 
 def book_and_account_pg(
@@ -231,16 +290,35 @@ def book_and_account_pg(
     ids = sorted({i for i, _, _ in results})
     keys = sorted({f"fill:{f.execution_id}" for _, r, _ in results for f in r.fills}
                   | {f"status:{r.status.value}" for _, r, _ in results})
-    prepare_once(conn, _PREPARED)
+    # Prepared before the transaction opens (in autocommit), so the only error of a prepared
+    # statement inside it is one lost or outdated meanwhile: rolled back, and the booking
+    # is tried once more on statements prepared afresh.
+    prepare_statements(conn, _PREPARED)
     try:
-        read = fetch_rows(conn, _RUN_READ, {"ids": ids, "account": account_id, "keys": keys})
+        return _book_once(conn, account_id, results, ids, keys)
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) not in (MISSING_STATEMENT, STALE_PLAN):
+            raise
+    prepare_statements(conn, _PREPARED, again=True)
+    return _book_once(conn, account_id, results, ids, keys)
+
+
+def _book_once(conn: sa.Connection, account_id: int,
+               results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
+               ids: list[int], keys: list[str]) -> Booking | None:
+    """``book_and_account_pg`` on prepared statements, in one transaction: None (nothing
+    written) when a concurrent booking got in the way; any error rolls it back."""
+    try:
+        keyed = {"ids": ids, "account": account_id, "keys": keys}
+        read = fetch_rows(conn, _RUN_LOCKED_READ, keyed)
+        if any(row[0] == "l" and _slice("l", row)["stale"] for row in read):
+            read = fetch_rows(conn, _RUN_READ, keyed)  # changed while we waited: again
         params, booking = _booking_pg(account_id, results, read)
         fetch_rows(conn, _RUN_WRITE, params)
     except sa.exc.IntegrityError:
         _rollback(conn)
         return None
     except BaseException:
-        forget_prepared(conn, _PREPARED)  # looked for again next time, in case they are gone
         _rollback(conn)
         raise
     return booking
@@ -267,26 +345,25 @@ def _booking_pg(account_id: int,
     existing: set[tuple[int, str]] = set()
     fresh: dict[str, int] = {}  # ticker without a position → the id its row will get
     groups: list[Group] = []  # the other open positions, by sector
-    for kind, first, second in read:
+    for raw in read:
+        kind = raw[0]
+        row = _slice(kind, raw)
         if kind == "o":
-            row = _json_row(first)
-            row["raw"] = json.loads(second) if second is not None else None
             if row["broker_account_id"] != account_id:
                 raise ValueError(f"order {row['id']} is not of account {account_id}")
             orders[int(row["id"])] = row
         elif kind == "p":
-            row = _json_row(first)
-            row["targets"] = json.loads(second) if second is not None else []
+            if row["targets"] is None:
+                row["targets"] = []
             held[str(row["ticker"])] = row
         elif kind == "s":
-            group = _json_row(first)
-            groups.append((group["sector"], group["value"], group["pl"], int(group["n"])))
+            groups.append((row["sector"], row["value"], row["pl"], int(row["n"])))
         elif kind == "a":
-            account = _json_row(first)
+            account = row
         elif kind == "e":
-            existing.add((int(first), str(second)))
-        else:
-            fresh[str(first)] = int(second)
+            existing.add((int(row["order_id"]), str(row["event_key"])))
+        elif kind == "n":
+            fresh[str(row["ticker"])] = int(row["id"])
     if account is None:
         raise LookupError(f"broker account {account_id} not found")
     now = datetime.now(UTC)

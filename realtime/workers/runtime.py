@@ -151,7 +151,8 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
             listener.start()
             stops.append(listener.stop)
         return Worker(Consumer(client, queue, BrokerOrderJob, service.handle,
-                               consumer_name=name, config=config, outbox=outbox),
+                               consumer_name=name, config=config, outbox=outbox,
+                               read_along=service),
                       duties=[(settings.broker_poll_interval_s, service.sync_open_orders)],
                       closers=[*stops, service.close, broker.close]
                       + ([notifier.close] if notifier else []))

@@ -321,6 +321,26 @@ def test_the_same_fill_booked_from_two_connections_at_once_is_booked_once(db: En
             ("AAPL", Decimal(10)), ("MSFT", Decimal(4))]
 
 
+def test_a_booking_whose_statements_the_session_lost_prepares_them_again_and_books(
+    db: Engine,
+) -> None:
+    account = _account(db, "lost")
+    first, second = _order(db, account, "l-c1", "AAPL"), _order(db, account, "l-c2", "AAPL")
+    with db.connect() as conn:
+        fast = conn.execution_options(isolation_level="AUTOCOMMIT")
+        booked = book_and_account_pg(fast, account, [(first, _view(
+            "l-c1", "AAPL", OrderStatus.FILLED, [("l1", "10", "100")]), None)])
+        assert booked is not None and len(booked.booked) == 1
+        # behind the booking's back: the read (inside its transaction) is gone
+        fast.exec_driver_sql("DEALLOCATE stonks_booking_read")
+        booked = book_and_account_pg(fast, account, [(second, _view(
+            "l-c2", "AAPL", OrderStatus.FILLED, [("l2", "5", "110")]), None)])
+        assert booked is not None and len(booked.booked) == 1
+        assert not _in_transaction(fast)
+    assert _fills(db) == ["fill:x-l1", "fill:x-l2"]
+    assert _position(db).quantity == Decimal(15)
+
+
 def test_the_prepared_intents_write_what_the_transactional_path_writes(db: Engine) -> None:
     from realtime.broker.intents import Gated, write_intents_pg, write_intents_tx
     from realtime.messages import BrokerOrderJob
