@@ -34,7 +34,13 @@ import sqlalchemy as sa
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from sqlalchemy.engine import Engine
 
-from realtime.prepared import Params, PreparedStatement, execute_prepared, fetch_rows
+from realtime.prepared import (
+    Params,
+    PreparedStatement,
+    execute_prepared,
+    fetch_rows,
+    is_psycopg2,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,7 +68,7 @@ class KeptConnection:
     @staticmethod
     def supports(db: Engine) -> bool:
         """Whether ``db`` is PostgreSQL through psycopg2 (what the hot paths need)."""
-        return db.dialect.name == "postgresql" and db.dialect.driver == "psycopg2"
+        return is_psycopg2(db)
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:

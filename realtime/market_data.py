@@ -40,6 +40,7 @@ class BarStore:
         self._bars = bars
         self._lock = threading.Lock()
         self._returns: dict[tuple[str, int, int], np.ndarray | None] = {}
+        self._snapshots: dict[tuple[str, int], BarSnapshot | None] = {}
         self._stamps: dict[str, list[int]] = {}
 
     def _all(self) -> dict[str, Bars]:
@@ -97,9 +98,16 @@ class BarStore:
         return float(bars.close[n - 1])
 
     def snapshot(self, ticker: str, moment: datetime) -> BarSnapshot | None:
-        """The last bar final at ``moment`` (None when there is none)."""
-        bars = self.daily(ticker)
+        """The last bar final at ``moment`` (None when there is none); built once per bar
+        (the bars are loaded once per process)."""
         n = self.count_until(ticker, moment)
+        key = (ticker, n)
+        if key not in self._snapshots:
+            self._snapshots[key] = self._snapshot(ticker, n)
+        return self._snapshots[key]
+
+    def _snapshot(self, ticker: str, n: int) -> BarSnapshot | None:
+        bars = self.daily(ticker)
         if bars is None or n == 0:
             return None
         i = n - 1

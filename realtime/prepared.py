@@ -33,6 +33,13 @@ _NAMES = "stonks.prepared.names"
 _SINCE = "stonks.prepared.since"
 
 
+def is_psycopg2(bind: sa.Engine | sa.Connection) -> bool:
+    """Whether ``bind`` reaches PostgreSQL through psycopg2 (what the hot paths' prepared
+    statements and cursor need; anything else takes the SQLAlchemy path)."""
+    dialect = bind.dialect
+    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
+
+
 def prepared_names(conn: sa.Connection) -> set[str]:
     """The statements this session has prepared (kept with the DBAPI connection, so a
     replaced connection starts empty); all of them are deallocated first when due for

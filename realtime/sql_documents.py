@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from realtime.prepared import document as encode_document
+from realtime.prepared import is_psycopg2
 from realtime.sql_prepared import Rendered, Statement, statement_name, uses_prepared
 
 #: Rows per multi-row ``VALUES`` statement (SQLAlchemy's insertmanyvalues page size).
@@ -198,12 +199,6 @@ def _spec(dialect: Dialect, table: sa.Table, keys: tuple[str, ...],
 #: timestamp, an enum value, a JSON document), each converted once. An entry holds its
 #: value, so no other object takes that ``id`` while the entry lives.
 Converted = dict[tuple[int, int], tuple[Any, Any]]
-
-
-def is_psycopg2(conn: sa.Connection) -> bool:
-    """Whether ``conn`` is a PostgreSQL connection through psycopg2 (the fast path's)."""
-    dialect = conn.dialect
-    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
 
 
 def _document_rows(spec: _Spec, rows: Sequence[Any], keys: tuple[str, ...], *,

@@ -34,7 +34,7 @@ from realtime.aggregation.signals import SignalCache, load_signals_batch
 from realtime.aggregation.trend_rows import TrendRows
 from realtime.aggregation.trends import WINDOWS, TrendWindowState, compute_windows
 from realtime.kept_connection import KeptConnection
-from realtime.market_data import BarSnapshot, BarStore
+from realtime.market_data import BarStore
 from realtime.messages import EvidenceRef, RecommendationJob
 from realtime.signal_engine import SignalEngine, SignalOutput, Valuation, inputs_from_daily
 from realtime.signal_engine.persistence import output_row, to_recommendation
@@ -198,7 +198,6 @@ class AggregationService:
         self._output_ids: dict[tuple[str, datetime], int] = {}
         self._drafts: dict[tuple[str, datetime, int], dict[str, Any]] = {}
         self._evidence_refs: dict[tuple[Any, ...], EvidenceRef] = {}
-        self._snapshots: dict[tuple[str, int], BarSnapshot | None] = {}
         self._signals = SignalCache()
         self._trend_rows = TrendRows()
 
@@ -352,7 +351,7 @@ class AggregationService:
                 output, company_id=staged.company_id, idempotency_key=key,
             ).model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
         draft = {**base, "idempotency_key": key, "signal_output_id": output_id}
-        snap = self._snapshot(job.ticker, as_of)
+        snap = self.bars.snapshot(job.ticker, as_of)
         evidence = [EvidenceRef.model_construct(
             kind=_OUTPUT_KIND, reference_id=output_id, layer=None, document_id=None,
             weight=0.0, published_at=None)]
@@ -368,17 +367,6 @@ class AggregationService:
             avg_volume=snap.avg_volume_20 if snap else None, sector=staged.sector,
             evidence=evidence,
         )
-
-    def _snapshot(self, ticker: str, as_of: datetime) -> BarSnapshot | None:
-        """``bars.snapshot``: the bars are loaded once per process, so the snapshot at a
-        moment is that of the number of bars final then, built once per bar."""
-        key = (ticker, self.bars.count_until(ticker, as_of))
-        if key in self._snapshots:
-            return self._snapshots[key]
-        if len(self._snapshots) > 10_000:
-            self._snapshots.clear()
-        snap = self._snapshots[key] = self.bars.snapshot(ticker, as_of)
-        return snap
 
     def _evidence(self, signal: WeightedSignal) -> EvidenceRef:
         """The evidence of one signal. A signal is read again by every job of its ticker

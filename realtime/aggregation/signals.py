@@ -21,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from realtime.prepared import PreparedStatement, execute_prepared
-from realtime.sql_documents import is_psycopg2
+from realtime.prepared import PreparedStatement, execute_prepared, is_psycopg2
 from realtime.sql_prepared import uses_prepared
 from stonks.models.types import UTCDateTime
 from stonks.weighted_signals import (

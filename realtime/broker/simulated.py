@@ -230,20 +230,16 @@ class SimulatedBroker:
         """The broker's record of ``request`` filled against its bar (whether a sell is
         covered by the book is checked by the caller)."""
         moment = request.as_of or datetime.now(UTC)
-        # The last bar final at ``moment`` (``BarStore.snapshot`` without the averages).
-        n = self.bars.count_until(request.ticker, moment)
-        bars = self.bars.daily(request.ticker)
-        if bars is None or n == 0:
+        bar = self.bars.snapshot(request.ticker, moment)
+        if bar is None:
             raise OrderRejected(f"no market data for {request.ticker} at {moment.isoformat()}")
-        close, volume = float(bars.close[n - 1]), float(bars.volume[n - 1])
-        bar_at = datetime.fromtimestamp(int(bars.timestamps[n - 1]), UTC)
         sign = 1 if request.side is OrderSide.BUY else -1
-        price = (_d(close) * (1 + sign * self.slippage)).quantize(CENT)
+        price = (_d(bar.close) * (1 + sign * self.slippage)).quantize(CENT)
         qty = request.quantity if request.quantity is not None else (
             (request.notional or Decimal(0)) / price).quantize(QTY, ROUND_DOWN)
         if qty <= 0:
             raise OrderRejected("order quantity rounds to zero")
-        cap = _d(volume * self.participation).quantize(QTY, ROUND_DOWN)
+        cap = _d(bar.volume * self.participation).quantize(QTY, ROUND_DOWN)
         filled = min(qty, cap)
         fee = (filled * self.fee_per_share).quantize(CENT)
         status = OrderStatus.FILLED if filled == qty else OrderStatus.PARTIALLY_FILLED
@@ -252,7 +248,7 @@ class SimulatedBroker:
             "symbol": request.ticker, "side": request.side.value, "qty": str(qty),
             "status": status.value, "filled_qty": str(filled), "filled_avg_price": str(price),
             "fee": str(fee), "filled_at": datetime.now(UTC).isoformat(),
-            "bar_at": bar_at.isoformat(),
+            "bar_at": bar.bar_at.isoformat(),
         }
         return _Priced(record, sign * filled, price, fee)
 
