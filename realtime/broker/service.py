@@ -10,7 +10,7 @@ the lake facts ``realtime.broker.facts``. On PostgreSQL through psycopg2 the hot
 statements run on a connection of the service's own (``KeptConnection``), one round trip
 each: the orders already written with the account, the intents, the booking's read under
 its locks, and its writes with the commit. In a worker the circuit breaker's state is
-read on the consumer's read pipeline with the batch (``queue_reads``/``take_replies``), not
+read on the consumer's read pipeline with the batch (``CircuitBreaker.batch_state``), not
 in a Redis round trip of its own.
 """
 
@@ -37,7 +37,7 @@ from realtime.kept_connection import GENERIC_PLANS, KeptConnection
 from realtime.lake import OrderFact
 from realtime.messages import BrokerOrderJob
 from realtime.notifications import Notification, Notifier
-from realtime.risk.circuit_breaker import BreakerState, CircuitBreaker
+from realtime.risk.circuit_breaker import CircuitBreaker
 from realtime.risk.limits import RiskLimits, current_tier, review_tier
 from realtime.risk.portfolio import PortfolioState, consecutive_losses, load_portfolio
 from realtime.risk.reserve import sweep_profit
@@ -81,22 +81,11 @@ class BrokerService:
         # service's own (autocommit, prepared, one round trip each).
         self._kept = (KeptConnection(db, settings=GENERIC_PLANS) if KeptConnection.supports(db)
                       else None)
-        # The breaker's state as read with the batch in hand (``take_replies``), if it was.
-        self._breaker_read: BreakerState | None = None
 
     def close(self) -> None:
         """Close the service's own connection (a later use opens a new one)."""
         if self._kept is not None:
             self._kept.close()
-
-    def queue_reads(self, pipe: Any) -> int:
-        """The consumer's read pipeline carries the breaker's read (``ReadAlong``)."""
-        self.breaker.queue_read(pipe)
-        return 1
-
-    def take_replies(self, replies: Sequence[Any] | None) -> None:
-        """The breaker's state read with the batch about to be handled (None: none)."""
-        self._breaker_read = None if replies is None else self.breaker.parse(replies[0])
 
     def handle(self, deliveries: Sequence[Delivery[BrokerOrderJob]]) -> None:
         self.place_many([delivery.message for delivery in deliveries])
@@ -111,9 +100,8 @@ class BrokerService:
             raise NotReconciled(f"account {self.account_id} is not reconciled; order waits")
         limits = self.limits.for_tier(portfolio.tier or current_tier(
             conn, self.account_id, self.settings.risk_initial_tier))
-        # Read with the batch (once), else now: a Redis round trip of its own.
-        breaker, self._breaker_read = self._breaker_read, None
-        return RiskView(portfolio, limits, breaker or self.breaker.state())
+        # In a worker, read with the batch (the breaker is the consumer's ``read_along``).
+        return RiskView(portfolio, limits, self.breaker.batch_state())
 
     def _write_ahead(self, first: dict[str, BrokerOrderJob]) -> dict[str, _Known]:
         """Read what exists of the batch's orders, gate the new ones and commit their

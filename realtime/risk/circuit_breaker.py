@@ -7,6 +7,8 @@ Live state is a Redis hash (read on every decision); every trip and reset is als
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,9 +39,34 @@ class CircuitBreaker:
     def __init__(self, client: redis.Redis, account_name: str) -> None:
         self.client = client
         self.key = redis_keys.circuit_breaker(account_name)
+        # The state read with the batch a consumer thread is handling (``take_replies``).
+        self._with_batch: tuple[int, BreakerState] | None = None
 
     def state(self) -> BreakerState:
         return self.parse(self.client.hgetall(self.key))
+
+    # ---- read along with a consumer's batch (``stonks.queues.ReadAlong``) -------------------
+
+    def queue_reads(self, pipe: Any) -> int:
+        """The consumer's read pipeline carries the state's read: Redis runs it when the
+        batch arrives, so it is as fresh as a read when the batch is handled."""
+        self.queue_read(pipe)
+        return 1
+
+    def take_replies(self, replies: Sequence[Any] | None) -> None:
+        """The state read with the batch about to be handled on this thread (None: the
+        batch is done, the state is stale)."""
+        self._with_batch = (None if replies is None
+                            else (threading.get_ident(), self.parse(replies[0])))
+
+    def batch_state(self) -> BreakerState:
+        """The state read with the batch this thread is handling, once (a later call reads
+        afresh); else, as on any other thread, a read of its own."""
+        taken = self._with_batch
+        if taken is not None and taken[0] == threading.get_ident():
+            self._with_batch = None
+            return taken[1]
+        return self.state()
 
     def queue_read(self, pipe: Any) -> None:
         """Add the state's read to ``pipe`` (a pipeline): ``parse`` its reply."""

@@ -132,8 +132,6 @@ class TradingEngine:
         self.store = DecisionStore(db, account_id)
         self._orders_stream = redis_keys.queue(redis_keys.QueueName.BROKER_ORDERS)
         self._event_clock = settings.trading_clock == "event"
-        # The breaker's state as read with the batch in hand (``take_replies``), if it was.
-        self._breaker_read: BreakerState | None = None
         self._held = _HeldCache(self.bars)
         self.last_moment: datetime | None = None  # newest market time seen (exit checks)
 
@@ -142,15 +140,6 @@ class TradingEngine:
         self.store.close()
 
     # ---- entry points ------------------------------------------------------------------
-
-    def queue_reads(self, pipe: Any) -> int:
-        """The consumer's read pipeline carries the breaker's read (``ReadAlong``)."""
-        self.breaker.queue_read(pipe)
-        return 1
-
-    def take_replies(self, replies: Sequence[Any] | None) -> None:
-        """The breaker's state read with the batch about to be handled (None: none)."""
-        self._breaker_read = None if replies is None else self.breaker.parse(replies[0])
 
     def handle(self, deliveries: Sequence[Delivery[RecommendationCommitted]]) -> None:
         """Decide on the batch's recommendations, except redelivered ones marked decided.
@@ -215,10 +204,8 @@ class TradingEngine:
         """
         if not items:
             return {}
-        # A state read with the batch serves one batch: a later one reads its own.
-        breaker, self._breaker_read = self._breaker_read, None
-        if breaker is None:
-            breaker = self.breaker.state()
+        # In a worker, read with the batch (the breaker is the consumer's ``read_along``).
+        breaker = self.breaker.batch_state()
         todo = {rec_id: (as_of, origin_at) for rec_id, as_of, origin_at in items}
         inputs = self.store.read(list(todo), [_rec_key(rec_id) for rec_id in todo])
         active = {rec.id for rec in inputs.recommendations

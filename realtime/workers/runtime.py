@@ -133,7 +133,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
 
         return Worker(Consumer(client, queue, RecommendationCommitted, engine.handle,
                                consumer_name=name, config=config, outbox=outbox,
-                               read_along=engine),
+                               read_along=engine.breaker),
                       duties=[(settings.trading_watermark_poll_s, engine.poll_missed),
                               (settings.broker_poll_interval_s, check_exits)],
                       closers=[engine.close, broker.close])
@@ -152,7 +152,7 @@ def build_worker(queue: str, name: str, settings: Settings, db: Engine,
             stops.append(listener.stop)
         return Worker(Consumer(client, queue, BrokerOrderJob, service.handle,
                                consumer_name=name, config=config, outbox=outbox,
-                               read_along=service),
+                               read_along=service.breaker),
                       duties=[(settings.broker_poll_interval_s, service.sync_open_orders)],
                       closers=[*stops, service.close, broker.close]
                       + ([notifier.close] if notifier else []))

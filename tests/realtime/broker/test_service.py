@@ -116,7 +116,7 @@ def test_the_breaker_state_read_with_the_batch_gates_it_and_only_it(
     # The consumer reads the breaker along with the batch (``ReadAlong``): tripped then,
     # the batch is rejected; the next batch reads the state again (not tripped).
     service, broker = _service(db, settings, client)
-    service.take_replies([{b"tripped": b"1", b"breaker": b"daily_loss",
+    service.breaker.take_replies([{b"tripped": b"1", b"breaker": b"daily_loss",
                            b"reason": b"lost 3%"}])
     assert service.place(_job(service, "t1")) is OrderStatus.REJECTED
     assert service.place(_job(service, "t2")) is OrderStatus.FILLED

@@ -221,7 +221,7 @@ def test_the_breaker_state_read_with_the_batch_decides_it_and_only_it(
     tripped = {b"tripped": b"1", b"breaker": b"daily_loss", b"reason": b"lost 3%"}
     first = insert_recommendation(db, ticker, moment, "k1")
     second = insert_recommendation(db, ticker, moment, "k2")
-    engine.take_replies([tripped])
+    engine.breaker.take_replies([tripped])
     assert engine.decide_recommendations([(first, moment, moment)]) == {}
     assert list(engine.decide_recommendations([(second, moment, moment)])) == [second]
     blocked = {d.recommendation_id: d.blocked_by for d in decisions(db)}
