@@ -2,11 +2,11 @@
 
 It holds ``book_and_account_pg`` (what ``ledger.book_broker_orders`` with status events and
 ``ledger.update_account`` do, for batches without sells, on a psycopg2 connection in
-autocommit mode), the read (with its locks) and write statements it prepares, the reading
-of the rows the read returns and the JSON documents that carry the rows written
-(``document``). The calculations
-are ``realtime.broker.ledger``'s, shared with the transactional path, so both paths book
-the same rows.
+autocommit mode), the write statement, the statements it prepares and the JSON documents
+that carry the rows written (``document``). The read (with its locks) and the reading of
+the rows it returns are ``realtime.broker.booking_read_pg``'s. The calculations are
+``realtime.broker.ledger``'s, shared with the transactional path, so both paths book the
+same rows.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from realtime.broker.base import BrokerOrder
+from realtime.broker.booking_read_pg import (
+    LOCKED_READ_PG,
+    READ_PG,
+    ReadRow,
+    read_is_stale,
+    read_slice,
+)
 from realtime.broker.ledger import (
     POSITION_COLUMNS,
     BookedFill,
@@ -37,9 +44,8 @@ from realtime.prepared import (
     fetch_rows,
     prepare_statements,
 )
-from realtime.sql import table_of
 from stonks.models.enums import OrderSide
-from stonks.models.portfolio import Position, PositionStatus
+from stonks.models.portfolio import PositionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -59,111 +65,6 @@ logger = logging.getLogger(__name__)
 # The statements are prepared once per connection, before the transaction opens (their
 # text never changes: the rows travel as JSON documents), so the server neither parses
 # nor plans them again.
-
-#: What the booking reads once the locks are held, as plain columns: each row is of one
-#: kind (its first column) and fills that kind's slice of the row, the other slices null.
-#: A slice is (name, value in its own branch, typed null in the others). The kinds: ``o``
-#: the orders (the columns ``ledger.plan``, ``order_rows`` and ``apply_fill`` read), ``p``
-#: the batch's positions (every column, as the transactional path reads them), ``s`` the
-#: other open positions summed by sector, ``a`` the account, ``e`` the events that exist,
-#: ``n`` an id for each ticker without a position and, with the locks, ``l``: whether the
-#: read is stale.
-_Slice = list[tuple[str, str, str]]
-#: The tickers of the batch's orders ($1), as an array computed once: the batch's positions
-#: are then found by their unique (account, ticker) index.
-_TICKERS = "ARRAY(SELECT ticker FROM orders WHERE id = ANY($1))"
-
-
-def _table_slice(table: str, alias: str, columns: Sequence[str]) -> _Slice:
-    return [(c, f"{alias}.{c}", f"(NULL::{table}).{c}") for c in columns]
-
-
-def _typed_slice(*columns: tuple[str, str, str]) -> _Slice:
-    """``columns``: (name, value, SQL type)."""
-    return [(name, value, f"NULL::{sql_type}") for name, value, sql_type in columns]
-
-
-_SLICES: dict[str, _Slice] = {
-    "o": _table_slice("orders", "o", (
-        "id", "broker_account_id", "ticker", "side", "status", "filled_quantity",
-        "filled_avg_price", "filled_at", "fees", "reject_reason", "raw")),
-    "p": _table_slice("positions", "p", [c.name for c in table_of(Position).c]),
-    "s": _typed_slice(("sector", "p.sector", "text"),
-                      ("value", "sum(COALESCE(p.market_value, 0))", "numeric"),
-                      ("pl", "sum(COALESCE(p.unrealized_pl, 0))", "numeric"),
-                      ("n", "count(*)", "bigint")),
-    "a": _typed_slice(("cash", "a.cash", "numeric"), ("last_equity", "a.last_equity", "numeric"),
-                      ("high_water_mark", """(SELECT s.high_water_mark FROM portfolio_snapshots s
-                        WHERE s.broker_account_id = a.id ORDER BY s.taken_at DESC LIMIT 1)""",
-                       "numeric")),
-    "e": _typed_slice(("order_id", "e.order_id", "bigint"), ("event_key", "e.event_key", "text")),
-    "n": _typed_slice(("ticker", "t.ticker", "text"),
-                      ("id", "nextval(pg_get_serial_sequence('positions', 'id'))", "bigint")),
-    "l": _typed_slice(("stale", f"""bool_or(l.xmin IS DISTINCT FROM l.seen)
-    OR count(*) <> (SELECT count(*) FROM orders WHERE id = ANY($1))
-                  + (SELECT count(*) FROM positions WHERE broker_account_id = $2
-                     AND ticker = ANY({_TICKERS}))
-                  + (SELECT count(*) FROM broker_accounts WHERE id = $2)""", "boolean")),
-}
-
-
-def _layout() -> dict[str, tuple[int, int, tuple[str, ...]]]:
-    """Where each kind's slice starts in a row and ends, and its column names."""
-    layout, start = {}, 1
-    for kind, columns in _SLICES.items():
-        layout[kind] = (start, start + len(columns), tuple(name for name, _, _ in columns))
-        start += len(columns)
-    return layout
-
-
-_LAYOUT = _layout()
-
-
-def _branch(kind: str, source: str) -> str:
-    """One kind's SELECT of ``_READ_PG``: its slice, nulls in the others, from ``source``."""
-    values = ", ".join(value if k == kind else null for k, columns in _SLICES.items()
-                       for _, value, null in columns)
-    return f"SELECT '{kind}', {values}\n{source}"
-
-
-_READ_PG = "\nUNION ALL\n".join((
-    _branch("o", "FROM orders o WHERE o.id = ANY($1)"),
-    _branch("p", f"""FROM positions p WHERE p.broker_account_id = $2
-  AND p.ticker = ANY({_TICKERS})"""),
-    _branch("s", f"""FROM positions p
-WHERE p.broker_account_id = $2 AND p.status = 'open'
-  AND p.ticker <> ALL({_TICKERS})
-GROUP BY p.sector"""),
-    _branch("a", "FROM broker_accounts a WHERE a.id = $2"),
-    _branch("e", "FROM order_events e WHERE e.order_id = ANY($1) AND e.event_key = ANY($3)"),
-    _branch("n", f"""FROM (SELECT DISTINCT ticker FROM orders WHERE id = ANY($1)) AS t
-WHERE t.ticker <> ALL(ARRAY(SELECT q.ticker FROM positions q
-                            WHERE q.broker_account_id = $2 AND q.ticker = ANY({_TICKERS})))"""),
-))
-
-#: ``_READ_PG`` with the locks, in the transactional path's order (orders by id, the
-#: batch's positions by ticker, then the account; the positions are those of the orders'
-#: tickers as we have them, whatever symbol the broker reported): one more row, ``l``,
-#: says whether the read is ``stale``. The statement's snapshot is taken before the locks
-#: are held, so a row a booking we waited for changed is read as it was: the version each
-#: lock holds (its ``xmin``) is compared with the one the snapshot sees, and any change, or
-#: a row the snapshot sees that the lock no longer found, makes the read stale (``_READ_PG``
-#: is then run again, under the locks).
-_LOCKED_READ_PG = f"""WITH l AS MATERIALIZED (
-    SELECT o.xmin::text AS xmin, (SELECT s.xmin FROM orders s WHERE s.id = o.id)::text AS seen
-    FROM (SELECT id, xmin FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE) o
-    UNION ALL
-    SELECT p.xmin::text, (SELECT s.xmin FROM positions s WHERE s.id = p.id)::text
-    FROM (SELECT id, xmin FROM positions WHERE broker_account_id = $2
-          AND ticker = ANY({_TICKERS})
-          ORDER BY ticker FOR UPDATE) p
-    UNION ALL
-    SELECT a.xmin::text, (SELECT s.xmin FROM broker_accounts s WHERE s.id = a.id)::text
-    FROM (SELECT id, xmin FROM broker_accounts WHERE id = $2 FOR NO KEY UPDATE) a
-)
-{_branch("l", "FROM l")}
-UNION ALL
-{_READ_PG}"""
 
 _EVENT_COLUMNS = (
     ("created_at", "timestamptz"), ("order_id", "bigint"), ("event_key", "text"),
@@ -218,7 +119,7 @@ def _sets(types: Sequence[tuple[str, str]]) -> str:
 
 #: Every write of a booking, each fed by one JSON document (an array of rows, each row an
 #: array of values): $1 fill events (all new), $2 status events, $3 new positions (ids
-#: drawn by ``_READ_PG``), $4 moved positions, $5 orders, $6 the account, $7 its snapshot.
+#: drawn by ``READ_PG``), $4 moved positions, $5 orders, $6 the account, $7 its snapshot.
 _WRITE_PG = f"""
 WITH fe AS (
     INSERT INTO order_events ({_names(_EVENT_COLUMNS)})
@@ -248,30 +149,14 @@ ON CONFLICT (broker_account_id, taken_at) DO NOTHING"""
 _PREPARED = tuple(
     PreparedStatement(name, f"PREPARE {name}({types}) AS {text}", f"EXECUTE {name}")
     for name, types, text in (
-        ("stonks_booking_locked_read", "bigint[], bigint, text[]", _LOCKED_READ_PG),
-        ("stonks_booking_read", "bigint[], bigint, text[]", _READ_PG),
+        ("stonks_booking_locked_read", "bigint[], bigint, text[]", LOCKED_READ_PG),
+        ("stonks_booking_read", "bigint[], bigint, text[]", READ_PG),
         ("stonks_booking_write", "json, json, json, json, json, json, json", _WRITE_PG),
     ))
 _RUN_LOCKED_READ = ("BEGIN; "
                     "EXECUTE stonks_booking_locked_read(%(ids)s, %(account)s, %(keys)s)")
 _RUN_READ = "EXECUTE stonks_booking_read(%(ids)s, %(account)s, %(keys)s)"
 _RUN_WRITE = "EXECUTE stonks_booking_write(%s, %s, %s, %s, %s, %s, %s); COMMIT"
-
-
-class _Row(dict[str, Any]):
-    """A row read: its columns as attributes too (like a SQLAlchemy ``Row``)."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def _slice(kind: str, row: Sequence[Any]) -> _Row:
-    """The columns of ``row`` (a row of ``_READ_PG`` of ``kind``), by name."""
-    start, end, names = _LAYOUT[kind]
-    return _Row(zip(names, row[start:end], strict=True))
 
 
 def book_and_account_pg(
@@ -311,7 +196,7 @@ def _book_once(conn: sa.Connection, account_id: int,
     try:
         keyed = {"ids": ids, "account": account_id, "keys": keys}
         read = fetch_rows(conn, _RUN_LOCKED_READ, keyed)
-        if any(row[0] == "l" and _slice("l", row)["stale"] for row in read):
+        if read_is_stale(read):
             read = fetch_rows(conn, _RUN_READ, keyed)  # changed while we waited: again
         params, booking = _booking_pg(account_id, results, read)
         fetch_rows(conn, _RUN_WRITE, params)
@@ -337,17 +222,17 @@ def _rollback(conn: sa.Connection) -> None:
 def _booking_pg(account_id: int,
                 results: Sequence[tuple[int, BrokerOrder, dict[str, Any] | None]],
                 read: Sequence[Any]) -> tuple[tuple[str, ...], Booking]:
-    """The documents of ``_WRITE_PG`` and the booking they make, from what ``_READ_PG``
+    """The documents of ``_WRITE_PG`` and the booking they make, from what ``READ_PG``
     read."""
-    orders: dict[int, _Row] = {}
-    held: dict[str, _Row] = {}
-    account: _Row | None = None
+    orders: dict[int, ReadRow] = {}
+    held: dict[str, ReadRow] = {}
+    account: ReadRow | None = None
     existing: set[tuple[int, str]] = set()
     fresh: dict[str, int] = {}  # ticker without a position → the id its row will get
     groups: list[Group] = []  # the other open positions, by sector
     for raw in read:
         kind = raw[0]
-        row = _slice(kind, raw)
+        row = read_slice(kind, raw)
         if kind == "o":
             if row["broker_account_id"] != account_id:
                 raise ValueError(f"order {row['id']} is not of account {account_id}")

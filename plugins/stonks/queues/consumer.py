@@ -7,7 +7,9 @@ nothing: its entries stay pending and a live consumer reclaims them once they ha
 longer than the visibility timeout. A failing message is retried with exponential backoff
 (the entry id waits in ``stonks:retry:<queue>``) until the delivery count reaches the budget,
 then it goes to ``stonks:dlq:<queue>`` with the error. Entries that cannot be decoded go to
-the dead-letter queue at once. Handlers must be idempotent: redelivery is normal.
+the dead-letter queue at once. Handlers must be idempotent: redelivery is normal. How an
+entry comes back (the reclaim, the retries) or leaves (the dead-lettering) is done on Redis
+by ``stonks.queues.redelivery``; this module decides which an entry gets.
 
 Round trips: in the long-running loop a batch costs one round trip of its own. The
 hand-offs the handler left in the ``Outbox`` (if the consumer has one), the acknowledgement
@@ -38,6 +40,7 @@ from stonks.config import Settings
 from stonks.errors import MessageRejected
 from stonks.queues.messages import Fields, QueueMessage
 from stonks.queues.outbox import Outbox
+from stonks.queues.redelivery import RawEntry, Redelivery, entry_id_text
 from stonks.queues.toggle import PipelineToggle
 
 logger = logging.getLogger(__name__)
@@ -99,9 +102,6 @@ class ConsumerStats:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-RawEntry = tuple[str, Fields | None, int]  # entry id, fields (None if trimmed), delivery count
-
-
 class ReadAlong(Protocol):
     """Reads a handler wants fresh for each batch, sent with the batch's read (no round
     trip of their own). They follow the blocking read in the pipeline, so Redis runs them
@@ -131,13 +131,17 @@ class Consumer(Generic[M]):
     ) -> None:
         self._client = client
         self.queue = queue
-        self.stream = redis_keys.queue(queue)
-        self.dlq_stream = redis_keys.dlq(queue)
-        self.retry_key = redis_keys.retry(queue)
         self.message_type = message_type
         self.handler = handler
         self.name = consumer_name
         self.config = config or ConsumerConfig()
+        self._redelivery = Redelivery(
+            client, queue, group=self.config.group, consumer_name=consumer_name,
+            batch_size=self.config.batch_size,
+        )
+        self.stream = self._redelivery.stream
+        self.dlq_stream = self._redelivery.dlq_stream
+        self.retry_key = self._redelivery.retry_key
         # What the handler hands on, sent with the batch's acknowledgement.
         self.outbox = outbox or Outbox()
         self.read_along = read_along
@@ -211,7 +215,7 @@ class Consumer(Generic[M]):
         pipe = self._client.pipeline(transaction=False)
         sent = self._queue_acks(pipe)
         pipe.get(redis_keys.PIPELINE_ENABLED)
-        pipe.zrangebyscore(self.retry_key, "-inf", time.time(), start=0, num=self.config.batch_size)
+        self._redelivery.queue_due_retries(pipe)
         reading = not self._paused
         along = 0
         if reading:
@@ -245,7 +249,7 @@ class Consumer(Generic[M]):
         held, self._held = self._held, []
         worked = self._process(held)
         if due:
-            worked += self._process(self._claim_due_retries(due))
+            worked += self._process(self._redelivery.claim_due_retries(due))
         return worked + self._process(fresh)
 
     # ---- reading ---------------------------------------------------------------------------
@@ -270,65 +274,13 @@ class Consumer(Generic[M]):
         if not response:
             return []
         entries = response[0][1]
-        return [(_text(entry_id), fields, 1) for entry_id, fields in entries]
+        return [(entry_id_text(entry_id), fields, 1) for entry_id, fields in entries]
 
     def _reclaim_idle(self) -> list[RawEntry]:
         """Take over entries another (dead or stuck) consumer left idle past the timeout."""
-        idle_ms = int(self.config.visibility_timeout_s * 1000)
-        pending: Any = self._client.xpending_range(
-            self.stream, self.config.group, min="-", max="+",
-            count=self.config.batch_size, idle=idle_ms,
-        )
-        if not pending:
-            return []
-        ids = [_text(item["message_id"]) for item in pending]
-        # Entries waiting for a scheduled retry are not abandoned; leave them to the retry path.
-        scores: Any = self._client.zmscore(self.retry_key, ids)
-        counts = {
-            _text(item["message_id"]): int(item["times_delivered"])
-            for item, score in zip(pending, scores, strict=True)
-            if score is None
-        }
-        if not counts:
-            return []
-        claimed = self._claim(list(counts), idle_ms, counts)
+        claimed = self._redelivery.reclaim_idle(self.config.visibility_timeout_s)
         self.stats.reclaimed += len(claimed)
-        if claimed:
-            logger.warning(
-                "reclaimed idle entries", extra={"queue": self.queue, "count": len(claimed)}
-            )
         return claimed
-
-    def _claim_due_retries(self, due: list[Any]) -> list[RawEntry]:
-        pipe = self._client.pipeline(transaction=False)
-        for entry_id in due:
-            pipe.zrem(self.retry_key, entry_id)
-        # ZREM is the claim token between consumers: only the one that removed it retries it.
-        removed = pipe.execute()
-        mine = [_text(entry_id) for entry_id, gone in zip(due, removed, strict=True) if gone]
-        if not mine:
-            return []
-        pipe = self._client.pipeline(transaction=False)
-        for entry_id in mine:
-            pipe.xpending_range(self.stream, self.config.group, min=entry_id, max=entry_id, count=1)
-        counts = {
-            entry_id: int(found[0]["times_delivered"])
-            for entry_id, found in zip(mine, pipe.execute(), strict=True)
-            if found
-        }
-        return self._claim(list(counts), 0, counts) if counts else []
-
-    def _claim(self, ids: list[str], min_idle_ms: int, counts: dict[str, int]) -> list[RawEntry]:
-        claimed: Any = self._client.xclaim(
-            self.stream, self.config.group, self.name, min_idle_ms, list[Any](ids)
-        )
-        entries: list[RawEntry] = []
-        for entry_id, fields in claimed:
-            if entry_id is None:
-                continue
-            key = _text(entry_id)
-            entries.append((key, fields or None, counts.get(key, 0) + 1))
-        return entries
 
     # ---- handling --------------------------------------------------------------------------
 
@@ -387,7 +339,7 @@ class Consumer(Generic[M]):
             )
             return
         delay = self.config.backoff_s(delivery.delivery_count)
-        self._client.zadd(self.retry_key, {delivery.entry_id: time.time() + delay})
+        self._redelivery.retry_later(delivery.entry_id, delay)
         self.stats.retried += 1
         logger.warning(
             "handler failed; will retry",
@@ -421,28 +373,5 @@ class Consumer(Generic[M]):
             pipe.execute()
 
     def _dead_letter(self, entry_id: str, fields: Fields, count: int, reason: str) -> None:
-        record: dict[bytes | str, bytes | str] = {
-            "queue": self.queue,
-            "entry_id": entry_id,
-            "error": reason[:4000],
-            "deliveries": str(count),
-            "failed_at": datetime.now(UTC).isoformat(),
-            "consumer": self.name,
-        }
-        for key, value in fields.items():
-            record[b"orig:" + key] = value
-        pipe = self._client.pipeline(transaction=True)
-        pipe.xadd(self.dlq_stream, record)  # type: ignore[arg-type]
-        pipe.xack(self.stream, self.config.group, entry_id)
-        pipe.xdel(self.stream, entry_id)
-        pipe.zrem(self.retry_key, entry_id)
-        pipe.execute()
+        self._redelivery.dead_letter(entry_id, fields, count, reason)
         self.stats.dead_lettered += 1
-        logger.error(
-            "entry dead-lettered",
-            extra={"queue": self.queue, "entry_id": entry_id, "reason": reason[:500]},
-        )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
